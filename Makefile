@@ -1,0 +1,130 @@
+# agentjail — plain GNU make, non-recursive.
+#
+#   make            build everything into $(BUILD) (default: build/)
+#   make check      build, then run the test suite (root tests need root)
+#   make asan       ASan+UBSan build of the host-side programs in build-asan/,
+#                   and the suite run against it
+#   make lint       clang-format check, mandoc -Tlint, shellcheck
+#   make deps       apt-get install the Debian packages that are missing
+#   make install    PREFIX=/usr/local DESTDIR=
+
+BUILD   ?= build
+PREFIX  ?= /usr/local
+DESTDIR ?=
+BINDIR   = $(PREFIX)/bin
+DATADIR  = $(PREFIX)/share/agentjail
+MANDIR   = $(PREFIX)/share/man
+SYSCONFDIR ?= /etc
+
+CC      ?= cc
+PKGS     = libseccomp libcap-ng libnl-3.0 libnl-route-3.0 jansson
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+WARN = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \
+       -Wno-unused-parameter \
+       -Werror=shadow -Werror=strict-prototypes -Werror=missing-prototypes \
+       -Werror=implicit-function-declaration -Werror=format=2 -Werror=int-conversion \
+       -Werror=incompatible-pointer-types -Werror=switch-enum
+HARDEN = -D_FORTIFY_SOURCE=3 -fstack-protector-strong -fPIE
+ifeq ($(SAN),1)
+HARDEN = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined -fPIE
+SANLD  = -fsanitize=address,undefined
+endif
+OPT    ?= -O2 -g
+CFLAGS_ALL = -std=gnu17 $(OPT) $(WARN) $(HARDEN) -fvisibility=hidden \
+	     -DAJ_DATADIR='"$(DATADIR)"' -DAJ_SYSCONFDIR='"$(SYSCONFDIR)"' \
+	     -Ijail $(PKG_CFLAGS) $(CFLAGS)
+LDFLAGS_ALL = -pie -Wl,-z,relro,-z,now $(SANLD) $(LDFLAGS)
+
+LIB_SRCS  := $(wildcard jail/*.c)
+LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/jail/builtin.o
+CLI_SRCS  := $(filter-out jail/cli/main.c,$(wildcard jail/cli/*.c))
+CLI_OBJS  := $(CLI_SRCS:%.c=$(BUILD)/%.o)
+UNIT_SRCS := $(wildcard tests/unit/*.c)
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+PROFILES  := $(wildcard profiles/*.json)
+MANPAGES  := $(wildcard man/*.[1-8])
+
+# The probe runs inside jails: static, never sanitized, always in build/.
+PROBE     := build/ajprobe
+
+all: $(BUILD)/agentjail $(PROBE) $(UNIT_BINS)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
+
+$(BUILD)/jail/builtin.o: jail/builtin.S $(PROFILES)
+	@mkdir -p $(@D)
+	$(CC) -c $< -o $@
+
+$(BUILD)/libagentjail.a: $(LIB_OBJS)
+	$(AR) rcs $@ $^
+
+$(BUILD)/libajcli.a: $(CLI_OBJS)
+	$(AR) rcs $@ $^
+
+$(BUILD)/agentjail: $(BUILD)/jail/cli/main.o $(BUILD)/libajcli.a $(BUILD)/libagentjail.a
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) $^ $(PKG_LIBS) -o $@
+
+$(BUILD)/tests/%: tests/unit/%.c tests/harness/tap.h $(BUILD)/libajcli.a $(BUILD)/libagentjail.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) -Itests/harness $(LDFLAGS_ALL) $< $(BUILD)/libajcli.a \
+		$(BUILD)/libagentjail.a $(PKG_LIBS) -o $@
+
+build/ajprobe: tests/probe/probe.c
+	@mkdir -p $(@D)
+	$(CC) -std=gnu17 -O2 -Wall -Wextra -static $< -o $@ -lpthread
+
+check: all
+	AJ_BUILD=$(BUILD) tests/run.sh
+
+asan:
+	$(MAKE) BUILD=build-asan SAN=1 build-asan/agentjail $(patsubst $(BUILD)/%,build-asan/%,$(UNIT_BINS))
+	$(MAKE) build/ajprobe
+	AJ_BUILD=build-asan AJ_ASAN=1 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
+		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 tests/run.sh
+
+C_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
+SH_FILES = $(shell git ls-files '*.sh' .ci/run tests/run.sh 2>/dev/null | sort -u)
+lint:
+	clang-format --dry-run -Werror $(C_FILES)
+	mandoc -Tlint -Wwarning $(MANPAGES)
+	shellcheck -x $(SH_FILES)
+
+format:
+	clang-format -i $(C_FILES)
+
+# Debian packages: to build, to test, to lint.
+DEB_BUILD = gcc make pkg-config libc6-dev libseccomp-dev libcap-ng-dev libnl-3-dev \
+	    libnl-route-3-dev libjansson-dev
+DEB_TEST  = python3 procps iproute2
+DEB_LINT  = clang-format mandoc shellcheck
+deps:
+	@missing=""; for p in $(DEB_BUILD) $(DEB_TEST) $(DEB_LINT); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' \
+			|| missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get install -y --no-install-recommends $$missing || \
+		{ apt-get update && apt-get install -y --no-install-recommends $$missing; }; \
+	else echo "all build and test dependencies are installed"; fi
+
+install: $(BUILD)/agentjail
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/profiles $(DESTDIR)$(MANDIR)/man1 \
+		$(DESTDIR)$(MANDIR)/man5
+	install -m 0755 $(BUILD)/agentjail $(DESTDIR)$(BINDIR)/agentjail
+	install -m 0644 $(PROFILES) $(DESTDIR)$(DATADIR)/profiles/
+	install -m 0644 man/*.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 0644 man/*.5 $(DESTDIR)$(MANDIR)/man5/
+
+clean:
+	rm -rf build build-asan
+
+.PHONY: all check asan lint format deps install clean
+.DELETE_ON_ERROR:
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

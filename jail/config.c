@@ -1,0 +1,384 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * struct jail_config: defaults, builders, and the one validator every front
+ * end (command line, profiles, the daemon's API) goes through before any
+ * system call is made on the config's behalf.
+ */
+#include <ctype.h>
+#include <limits.h>
+#include <seccomp.h>
+#include <string.h>
+
+#include "internal.h"
+
+void
+jail_config_init(struct jail_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->namespaces = JAIL_NS_DEFAULT;
+	c->uid = JAIL_DEFAULT_UID;
+	c->gid = JAIL_DEFAULT_GID;
+	c->host_uid = JAIL_ID_AUTO;
+	c->host_gid = JAIL_ID_AUTO;
+	c->host_id_min = JAIL_DEFAULT_HOST_ID_MIN;
+	c->host_id_max = JAIL_DEFAULT_HOST_ID_MAX;
+	c->tmp_size = JAIL_DEFAULT_TMP_SIZE;
+	c->workspace_size = JAIL_DEFAULT_WORKSPACE_SIZE;
+	c->shm_size = JAIL_DEFAULT_SHM_SIZE;
+	c->proc = true;
+	c->net = JAIL_NET_NONE;
+	c->rlimits[JAIL_RL_CORE].mode = JAIL_RLIMIT_VALUE; /* core = 0 */
+	c->seccomp.policy = JAIL_SECCOMP_POLICY_DEFAULT;
+	c->seccomp.action = JAIL_SECCOMP_ACTION_ERRNO;
+}
+
+static void
+free_strv(char **v, size_t n)
+{
+	if (!v)
+		return;
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+void
+jail_config_free(struct jail_config *c)
+{
+	if (!c)
+		return;
+	free(c->name);
+	free(c->rootfs);
+	for (size_t i = 0; i < c->n_mounts; i++) {
+		free(c->mounts[i].source);
+		free(c->mounts[i].target);
+	}
+	free(c->mounts);
+	free(c->tmp_dir);
+	free(c->workspace_dir);
+	free(c->hostname);
+	free(c->cwd);
+	free_strv(c->env, c->n_env);
+	free_strv(c->seccomp.allow, c->seccomp.n_allow);
+	free_strv(c->seccomp.deny, c->seccomp.n_deny);
+	free_strv(c->argv, c->argc);
+	free(c->runtime_dir);
+	memset(c, 0, sizeof(*c));
+}
+
+int
+jail_config_set_string(char **dst, const char *src, struct jail_error *e)
+{
+	char *copy = NULL;
+
+	if (src) {
+		copy = xstrdup_n(src, JAIL_MAX_ARG_LEN);
+		if (!copy)
+			return jerr(e, errno, "copy '%.64s'", src);
+	}
+	free(*dst);
+	*dst = copy;
+	return 0;
+}
+
+int
+jail_config_add_mount(struct jail_config *c, enum jail_mount_kind kind, const char *source,
+		      const char *target, bool readonly, uint64_t size, struct jail_error *e)
+{
+	if (c->n_mounts >= JAIL_MAX_MOUNTS)
+		return jerr_plain(e, E2BIG, "too many mounts (at most %d)", JAIL_MAX_MOUNTS);
+	struct jail_mount *m = realloc(c->mounts, (c->n_mounts + 1) * sizeof(*m));
+	if (!m)
+		return jerr(e, ENOMEM, "add mount");
+	c->mounts = m;
+	m = &c->mounts[c->n_mounts];
+	memset(m, 0, sizeof(*m));
+	m->kind = kind;
+	m->readonly = readonly;
+	m->size = size;
+	if (source && !(m->source = xstrdup_n(source, JAIL_MAX_PATH)))
+		return jerr(e, errno, "mount source '%.64s'", source);
+	if (!(m->target = xstrdup_n(target ? target : source, JAIL_MAX_PATH))) {
+		free(m->source);
+		return jerr(e, errno ? errno : EINVAL, "mount target");
+	}
+	c->n_mounts++;
+	return 0;
+}
+
+int
+jail_config_set_env(struct jail_config *c, const char *nv, struct jail_error *e)
+{
+	const char *eq = strchr(nv, '=');
+	if (!eq || eq == nv)
+		return jerr_plain(e, EINVAL, "environment entry '%.64s': expected NAME=value", nv);
+	size_t klen = (size_t)(eq - nv);
+	char *copy = xstrdup_n(nv, JAIL_MAX_ENV_LEN);
+	if (!copy)
+		return jerr_plain(e, errno == ENAMETOOLONG ? E2BIG : errno,
+				  "environment entry '%.*s': longer than %d bytes", (int)klen, nv,
+				  JAIL_MAX_ENV_LEN);
+	for (size_t i = 0; i < c->n_env; i++) {
+		if (strncmp(c->env[i], nv, klen + 1) == 0) {
+			free(c->env[i]);
+			c->env[i] = copy;
+			return 0;
+		}
+	}
+	if (c->n_env >= JAIL_MAX_ENV) {
+		free(copy);
+		return jerr_plain(e, E2BIG, "too many environment variables (at most %d)",
+				  JAIL_MAX_ENV);
+	}
+	char **v = realloc(c->env, (c->n_env + 2) * sizeof(*v));
+	if (!v) {
+		free(copy);
+		return jerr(e, ENOMEM, "set environment");
+	}
+	c->env = v;
+	c->env[c->n_env++] = copy;
+	c->env[c->n_env] = NULL;
+	return 0;
+}
+
+int
+jail_config_set_argv(struct jail_config *c, char *const *argv, size_t argc, struct jail_error *e)
+{
+	if (argc > JAIL_MAX_ARGS)
+		return jerr_plain(e, E2BIG, "too many arguments (at most %d)", JAIL_MAX_ARGS);
+	char **v = calloc(argc + 1, sizeof(*v));
+	if (!v)
+		return jerr(e, ENOMEM, "copy arguments");
+	for (size_t i = 0; i < argc; i++) {
+		if (!(v[i] = xstrdup_n(argv[i], JAIL_MAX_ARG_LEN))) {
+			free_strv(v, i);
+			return jerr_plain(e, E2BIG, "argument %zu: longer than %d bytes", i,
+					  JAIL_MAX_ARG_LEN);
+		}
+	}
+	free_strv(c->argv, c->argc);
+	c->argv = v;
+	c->argc = argc;
+	return 0;
+}
+
+int
+jail_config_add_syscall(struct jail_seccomp *s, bool allow, const char *name, struct jail_error *e)
+{
+	char ***v = allow ? &s->allow : &s->deny;
+	size_t *n = allow ? &s->n_allow : &s->n_deny;
+
+	if (*n >= JAIL_MAX_SYSCALLS)
+		return jerr_plain(e, E2BIG, "too many syscalls in the %s list (at most %d)",
+				  allow ? "allow" : "deny", JAIL_MAX_SYSCALLS);
+	char *copy = xstrdup_n(name, JAIL_MAX_NAME);
+	if (!copy)
+		return jerr_plain(e, EINVAL, "syscall name '%.64s...': longer than %d bytes", name,
+				  JAIL_MAX_NAME);
+	char **nv = realloc(*v, (*n + 1) * sizeof(**v));
+	if (!nv) {
+		free(copy);
+		return jerr(e, ENOMEM, "add syscall");
+	}
+	nv[(*n)++] = copy;
+	*v = nv;
+	return 0;
+}
+
+/* --- validation ------------------------------------------------------- */
+
+/* An absolute, normalized path: starts with '/', no empty, "." or ".."
+ * components, no trailing '/', at most JAIL_MAX_PATH bytes. */
+static bool
+path_ok(const char *p, bool allow_root)
+{
+	if (!p || p[0] != '/' || strlen(p) > JAIL_MAX_PATH)
+		return false;
+	if (p[1] == '\0')
+		return allow_root;
+	for (const char *s = p; *s;) {
+		const char *comp = s + 1;
+		const char *end = strchrnul(comp, '/');
+		size_t len = (size_t)(end - comp);
+		if (len == 0 || (len == 1 && comp[0] == '.') ||
+		    (len == 2 && comp[0] == '.' && comp[1] == '.'))
+			return false;
+		s = end;
+	}
+	return true;
+}
+
+#define PATH_EXPECT "an absolute path without '.', '..' or '//' components, at most 4095 bytes"
+
+static bool
+hostname_ok(const char *h)
+{
+	size_t n = strlen(h);
+	if (n == 0 || n > 64)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)h[i]) && h[i] != '-' && h[i] != '.' && h[i] != '_')
+			return false;
+	return true;
+}
+
+/* Paths the jail's own layout owns: a mount there would hide it. */
+static bool
+reserved_target(const char *t)
+{
+	static const char *const reserved[] = {"/proc", "/dev", "/tmp", "/workspace"};
+	for (size_t i = 0; i < ARRAY_SIZE(reserved); i++)
+		if (strcmp(t, reserved[i]) == 0)
+			return true;
+	return strncmp(t, "/proc/", 6) == 0 || strncmp(t, "/dev/", 5) == 0;
+}
+
+static int
+validate_syscall_names(char *const *names, size_t n, const char *list, struct jail_error *e)
+{
+	for (size_t i = 0; i < n; i++)
+		if (seccomp_syscall_resolve_name(names[i]) == __NR_SCMP_ERROR)
+			return jerr_plain(
+				e, EINVAL,
+				"seccomp %s list: unknown syscall '%s' (expected a syscall "
+				"name of this architecture, e.g. 'openat')",
+				list, names[i]);
+	return 0;
+}
+
+int
+jail_config_validate(const struct jail_config *c, unsigned flags, struct jail_error *e)
+{
+	const bool userns = c->namespaces & JAIL_NS_USER;
+
+	if (flags & JAIL_VALIDATE_RUN) {
+		if (!c->argv || c->argc == 0 || !c->argv[0] || !c->argv[0][0])
+			return jerr_plain(e, EINVAL,
+					  "no command given (expected: -- COMMAND [ARG...])");
+	}
+	if (c->namespaces & ~(unsigned)(JAIL_NS_DEFAULT | JAIL_NS_TIME))
+		return jerr_plain(e, EINVAL, "namespaces: unknown flag 0x%x", c->namespaces);
+	if (!(c->namespaces & JAIL_NS_MOUNT) &&
+	    (c->rootfs || c->n_mounts || c->tmp_dir || c->workspace_dir))
+		return jerr_plain(e, EINVAL,
+				  "mounts and a rootfs need a mount namespace (remove "
+				  "--disable_clone_newns, or the mounts)");
+	if (userns && !(c->namespaces & JAIL_NS_PID) && c->proc && (c->namespaces & JAIL_NS_MOUNT))
+		return jerr_plain(e, EINVAL,
+				  "a fresh /proc needs the jail's own pid namespace when a user "
+				  "namespace is used (drop --disable_clone_newpid, or add "
+				  "--disable_proc)");
+	if ((c->net == JAIL_NET_NONE) != !!(c->namespaces & JAIL_NS_NET))
+		return jerr_plain(e, EINVAL, "network mode '%s' %s a network namespace",
+				  c->net == JAIL_NET_NONE ? "none" : "host",
+				  c->net == JAIL_NET_NONE ? "needs" : "cannot have");
+
+	/* Identity. */
+	if (c->uid == JAIL_ID_AUTO || c->gid == JAIL_ID_AUTO)
+		return jerr_plain(e, EINVAL, "user: uid and gid must be below 4294967295");
+	if (userns && (c->uid == 0 || c->gid == 0))
+		return jerr_plain(e, EINVAL,
+				  "user: uid/gid 0 inside the jail is refused (the command must "
+				  "run unprivileged; expected a non-zero id such as 1000)");
+	if (c->host_id_min == 0 || c->host_id_min > c->host_id_max ||
+	    c->host_id_max == JAIL_ID_AUTO)
+		return jerr_plain(e, EINVAL,
+				  "host id range %u-%u: expected 0 < first <= last < 4294967295",
+				  c->host_id_min, c->host_id_max);
+	if (c->host_uid == 0 || c->host_gid == 0)
+		return jerr_plain(e, EINVAL,
+				  "host uid/gid 0 is refused: the jail would run as the host's "
+				  "root");
+	if ((c->host_uid == JAIL_ID_AUTO) != (c->host_gid == JAIL_ID_AUTO))
+		return jerr_plain(e, EINVAL,
+				  "host uid and gid must both be given or both be allocated");
+
+	/* Filesystem. */
+	if (c->rootfs && !path_ok(c->rootfs, false))
+		return jerr_plain(e, EINVAL, "rootfs '%.256s': expected %s", c->rootfs,
+				  PATH_EXPECT);
+	for (size_t i = 0; i < c->n_mounts; i++) {
+		const struct jail_mount *m = &c->mounts[i];
+		if (!path_ok(m->target, false))
+			return jerr_plain(e, EINVAL, "mount %zu: target '%.256s': expected %s",
+					  i + 1, m->target ? m->target : "", PATH_EXPECT);
+		if (m->kind != JAIL_MOUNT_SYMLINK && reserved_target(m->target))
+			return jerr_plain(e, EINVAL,
+					  "mount %zu: target '%s' is managed by agentjail itself "
+					  "(expected a path outside /proc, /dev, and not exactly "
+					  "/tmp or /workspace)",
+					  i + 1, m->target);
+		switch (m->kind) {
+		case JAIL_MOUNT_BIND:
+			if (!path_ok(m->source, false))
+				return jerr_plain(e, EINVAL,
+						  "mount %zu: source '%.256s': expected %s", i + 1,
+						  m->source ? m->source : "", PATH_EXPECT);
+			break;
+		case JAIL_MOUNT_TMPFS:
+			if (m->mode & ~07777u)
+				return jerr_plain(e, EINVAL,
+						  "mount %zu: tmpfs mode %o: expected permission "
+						  "bits (at most 07777)",
+						  i + 1, m->mode);
+			break;
+		case JAIL_MOUNT_SYMLINK:
+			if (!m->source || !m->source[0] || strlen(m->source) > JAIL_MAX_PATH)
+				return jerr_plain(
+					e, EINVAL,
+					"symlink %zu: expected a non-empty link content of "
+					"at most 4095 bytes",
+					i + 1);
+			break;
+		default: return jerr_plain(e, EINVAL, "mount %zu: unknown kind %d", i + 1, m->kind);
+		}
+	}
+	if (c->tmp_dir && !path_ok(c->tmp_dir, false))
+		return jerr_plain(e, EINVAL, "tmp host_dir '%.256s': expected %s", c->tmp_dir,
+				  PATH_EXPECT);
+	if (c->workspace_dir && !path_ok(c->workspace_dir, false))
+		return jerr_plain(e, EINVAL, "workspace host_dir '%.256s': expected %s",
+				  c->workspace_dir, PATH_EXPECT);
+	if ((!c->tmp_dir && c->tmp_size == 0) || (!c->workspace_dir && c->workspace_size == 0))
+		return jerr_plain(e, EINVAL, "tmp/workspace size: expected more than 0 bytes");
+	if (c->runtime_dir && !path_ok(c->runtime_dir, false))
+		return jerr_plain(e, EINVAL, "runtime dir '%.256s': expected %s", c->runtime_dir,
+				  PATH_EXPECT);
+
+	if (c->hostname && !hostname_ok(c->hostname))
+		return jerr_plain(e, EINVAL,
+				  "hostname '%.80s': expected 1-64 characters of [A-Za-z0-9._-]",
+				  c->hostname);
+	if (c->hostname && !(c->namespaces & JAIL_NS_UTS))
+		return jerr_plain(e, EINVAL, "a hostname needs a UTS namespace");
+	if (c->cwd && !path_ok(c->cwd, true))
+		return jerr_plain(e, EINVAL, "cwd '%.256s': expected %s", c->cwd, PATH_EXPECT);
+	for (size_t i = 0; i < c->n_env; i++) {
+		const char *eq = strchr(c->env[i], '=');
+		if (!eq || eq == c->env[i])
+			return jerr_plain(e, EINVAL,
+					  "environment entry '%.64s': expected NAME=value",
+					  c->env[i]);
+	}
+
+	/* Limits. */
+	for (int r = 0; r < JAIL_RL_COUNT; r++)
+		if (c->rlimits[r].mode > JAIL_RLIMIT_INF)
+			return jerr_plain(e, EINVAL, "rlimit %s: unknown mode",
+					  jail_rlimit_name((enum jail_rlimit_res)r));
+	if (c->time_limit_ms > 366ull * 24 * 3600 * 1000)
+		return jerr_plain(e, EINVAL, "time limit: expected at most one year");
+	if (c->cgroup.cpu_ms_per_sec > 1000u * 4096u)
+		return jerr_plain(e, EINVAL,
+				  "cpu limit %u ms/s: expected at most 4096000 (4096 CPUs)",
+				  c->cgroup.cpu_ms_per_sec);
+
+	/* Seccomp. */
+	if (c->seccomp.policy > JAIL_SECCOMP_POLICY_EMPTY ||
+	    c->seccomp.action > JAIL_SECCOMP_ACTION_LOG)
+		return jerr_plain(e, EINVAL, "seccomp: unknown policy or action");
+	int r = validate_syscall_names(c->seccomp.allow, c->seccomp.n_allow, "allow", e);
+	if (r < 0)
+		return r;
+	return validate_syscall_names(c->seccomp.deny, c->seccomp.n_deny, "deny", e);
+}

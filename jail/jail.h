@@ -1,0 +1,330 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * libagentjail: one jail from one config.
+ *
+ * Build a struct jail_config (from a profile, command-line options or an API
+ * request), validate it with jail_config_validate(), compile its seccomp
+ * policy once with jail_filter_build(), then start any number of jails from
+ * it with jail_start().
+ *
+ * Error contract: every function that can fail returns 0 (or a non-negative
+ * value) on success and a negative errno on failure, and fills the
+ * struct jail_error it was given with that errno and one line of text that
+ * names the step, the object and the cause, e.g.
+ *   "mount /usr -> /usr (bind,ro): No such file or directory".
+ * The library never prints; front ends do.
+ */
+#ifndef AGENTJAIL_JAIL_H
+#define AGENTJAIL_JAIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define JAIL_API __attribute__((visibility("default")))
+
+#define JAIL_ERROR_MAX 1024
+
+struct jail_error {
+	int err; /* positive errno of the failure, 0 if none */
+	char msg[JAIL_ERROR_MAX];
+};
+
+/* Namespaces, each switchable. */
+enum {
+	JAIL_NS_USER = 1u << 0,
+	JAIL_NS_PID = 1u << 1,
+	JAIL_NS_MOUNT = 1u << 2,
+	JAIL_NS_NET = 1u << 3,
+	JAIL_NS_IPC = 1u << 4,
+	JAIL_NS_UTS = 1u << 5,
+	JAIL_NS_CGROUP = 1u << 6,
+	JAIL_NS_TIME = 1u << 7,
+	JAIL_NS_DEFAULT = JAIL_NS_USER | JAIL_NS_PID | JAIL_NS_MOUNT | JAIL_NS_NET | JAIL_NS_IPC |
+			  JAIL_NS_UTS | JAIL_NS_CGROUP,
+};
+
+enum jail_mount_kind {
+	JAIL_MOUNT_BIND,
+	JAIL_MOUNT_TMPFS,
+	JAIL_MOUNT_SYMLINK,
+};
+
+struct jail_mount {
+	enum jail_mount_kind kind;
+	char *source;  /* bind: host path; symlink: what the link points to; tmpfs: NULL */
+	char *target;  /* absolute path inside the jail (bind/tmpfs mount point, symlink path) */
+	bool readonly; /* bind, tmpfs */
+	bool optional; /* bind: skip silently when the source does not exist */
+	uint64_t size; /* tmpfs: bytes, 0 = JAIL_TMPFS_DEFAULT_SIZE */
+	uint32_t mode; /* tmpfs: permission bits of the root, 0 = 0755 */
+};
+
+enum jail_rlimit_res {
+	JAIL_RL_AS,
+	JAIL_RL_CORE,
+	JAIL_RL_CPU,
+	JAIL_RL_FSIZE,
+	JAIL_RL_NOFILE,
+	JAIL_RL_NPROC,
+	JAIL_RL_STACK,
+	JAIL_RL_COUNT,
+};
+
+enum jail_rlimit_mode {
+	JAIL_RLIMIT_INHERIT = 0, /* leave as inherited from the caller */
+	JAIL_RLIMIT_VALUE,	 /* value, in bytes / seconds / count */
+	JAIL_RLIMIT_SOFT,	 /* the caller's current soft limit */
+	JAIL_RLIMIT_HARD,	 /* the caller's current hard limit */
+	JAIL_RLIMIT_INF,	 /* RLIM_INFINITY (clamped to the hard limit) */
+};
+
+/* Limits are only ever lowered: a value above the current hard limit is
+ * clamped to it (raising needs CAP_SYS_RESOURCE, which is not assumed). */
+struct jail_rlimit {
+	enum jail_rlimit_mode mode;
+	uint64_t value;
+};
+
+enum jail_seccomp_policy {
+	JAIL_SECCOMP_POLICY_DEFAULT, /* Docker-parity allow-list minus further denials */
+	JAIL_SECCOMP_POLICY_MINIMAL, /* stricter allow-list */
+	JAIL_SECCOMP_POLICY_EMPTY,   /* nothing allowed but syscalls.allow */
+};
+
+enum jail_seccomp_action {
+	JAIL_SECCOMP_ACTION_ERRNO, /* EPERM */
+	JAIL_SECCOMP_ACTION_KILL,  /* kill the process */
+	JAIL_SECCOMP_ACTION_LOG,   /* allow, but log to the audit log */
+};
+
+struct jail_seccomp {
+	enum jail_seccomp_policy policy;
+	enum jail_seccomp_action action;
+	char **allow; /* syscall names added to the policy */
+	size_t n_allow;
+	char **deny; /* syscall names removed from the policy (deny wins) */
+	size_t n_deny;
+	bool disabled_for_tests; /* test-only: load no filter at all */
+};
+
+enum jail_net_mode {
+	JAIL_NET_NONE, /* new network namespace with only lo, up */
+	JAIL_NET_HOST, /* the host's network namespace */
+};
+
+/* cgroup v2 limits; 0 means no limit. */
+struct jail_cgroup_limits {
+	uint64_t memory_max;	 /* bytes */
+	uint64_t pids_max;	 /* processes */
+	uint32_t cpu_ms_per_sec; /* CPU time per wall second, ms (1000 = one CPU) */
+	bool require_cgroups;	 /* a limit that cannot be enforced is an error */
+};
+
+#define JAIL_ID_AUTO ((uint32_t)-1)
+
+struct jail_config {
+	char *name; /* profile name, for messages; may be NULL */
+
+	unsigned namespaces; /* JAIL_NS_* */
+	uint32_t uid, gid;   /* inside the jail (with a user namespace) */
+	/* Host uid/gid the jail runs as: JAIL_ID_AUTO takes a free one from
+	 * [host_id_min, host_id_max] through the host-wide allocator. */
+	uint32_t host_uid, host_gid;
+	uint32_t host_id_min, host_id_max;
+
+	char *rootfs; /* NULL: host system directories, read-only */
+	struct jail_mount *mounts;
+	size_t n_mounts;
+
+	uint64_t tmp_size; /* /tmp tmpfs bytes, unless tmp_dir is set */
+	char *tmp_dir;	   /* host directory bind-mounted rw at /tmp */
+	uint64_t workspace_size;
+	char *workspace_dir; /* host directory bind-mounted rw at /workspace */
+
+	bool proc;    /* fresh /proc */
+	bool dev_pts; /* /dev/pts (new instance) and /dev/ptmx */
+	bool dev_tty; /* /dev/tty */
+	uint64_t shm_size;
+
+	char *hostname;
+	char *cwd;
+	char **env; /* "NAME=value", later entries override earlier ones */
+	size_t n_env;
+	bool keep_env; /* start from the caller's environment */
+
+	struct jail_rlimit rlimits[JAIL_RL_COUNT];
+	uint64_t time_limit_ms; /* wall-clock limit of the whole jail; 0 = none */
+	struct jail_cgroup_limits cgroup;
+	struct jail_seccomp seccomp;
+	enum jail_net_mode net;
+
+	char **argv; /* command and arguments; NULL-terminated */
+	size_t argc;
+
+	char *runtime_dir; /* host directory for the uid ledger and mount staging */
+};
+
+/* Defaults. */
+#define JAIL_DEFAULT_UID	    1000u
+#define JAIL_DEFAULT_GID	    1000u
+#define JAIL_DEFAULT_HOST_ID_MIN    1000000u
+#define JAIL_DEFAULT_HOST_ID_MAX    1999999u
+#define JAIL_DEFAULT_HOSTNAME	    "agentjail"
+#define JAIL_DEFAULT_CWD	    "/workspace"
+#define JAIL_DEFAULT_RUNTIME_DIR    "/run/agentjail"
+#define JAIL_DEFAULT_PATH	    "/usr/local/bin:/usr/bin:/bin"
+#define JAIL_TMPFS_DEFAULT_SIZE	    (64ull << 20)
+#define JAIL_DEFAULT_TMP_SIZE	    (256ull << 20)
+#define JAIL_DEFAULT_WORKSPACE_SIZE (512ull << 20)
+#define JAIL_DEFAULT_SHM_SIZE	    (64ull << 20)
+
+/* Caps on everything a profile, option or request can make large. */
+#define JAIL_MAX_PATH	  4095
+#define JAIL_MAX_NAME	  64
+#define JAIL_MAX_MOUNTS	  256
+#define JAIL_MAX_ENV	  256
+#define JAIL_MAX_ENV_LEN  32768
+#define JAIL_MAX_ARGS	  4096
+#define JAIL_MAX_ARG_LEN  131072
+#define JAIL_MAX_SYSCALLS 512
+
+/* --- config.c --------------------------------------------------------- */
+
+JAIL_API void jail_config_init(struct jail_config *c);
+JAIL_API void jail_config_free(struct jail_config *c);
+
+enum {
+	JAIL_VALIDATE_RUN = 1u << 0, /* also require a command (argv) */
+};
+/* The one validator shared by every front end; makes no system calls that
+ * change anything. */
+JAIL_API int jail_config_validate(const struct jail_config *c, unsigned flags,
+				  struct jail_error *e);
+
+/* Builders that keep the config consistent; all copy their arguments. */
+JAIL_API int jail_config_add_mount(struct jail_config *c, enum jail_mount_kind kind,
+				   const char *source, const char *target, bool readonly,
+				   uint64_t size, struct jail_error *e);
+/* "NAME=value" sets NAME, replacing an earlier value. */
+JAIL_API int jail_config_set_env(struct jail_config *c, const char *name_value,
+				 struct jail_error *e);
+JAIL_API int jail_config_set_argv(struct jail_config *c, char *const *argv, size_t argc,
+				  struct jail_error *e);
+/* Replace *dst with a copy of src (NULL allowed). */
+JAIL_API int jail_config_set_string(char **dst, const char *src, struct jail_error *e);
+JAIL_API int jail_config_add_syscall(struct jail_seccomp *s, bool allow, const char *name,
+				     struct jail_error *e);
+
+/* --- util.c ----------------------------------------------------------- */
+
+/* "512M", "1G", "64k", "1048576" (bytes; K/M/G/T are powers of 1024). */
+JAIL_API int jail_parse_size(const char *s, uint64_t *ret);
+JAIL_API const char *jail_rlimit_name(enum jail_rlimit_res r);
+
+/* --- profile.c -------------------------------------------------------- */
+
+#define JAIL_PROFILE_FORMAT 1
+
+/* Load a profile into c (which must have been jail_config_init()ed): fields
+ * the profile names replace those in c. origin names the source in errors
+ * (a file name, or "builtin:default"). */
+JAIL_API int jail_profile_load_buffer(struct jail_config *c, const char *json, size_t len,
+				      const char *origin, struct jail_error *e);
+JAIL_API int jail_profile_load_file(struct jail_config *c, const char *path, struct jail_error *e);
+/* NAME: /etc/agentjail/profiles/NAME.json, then the installed profiles
+ * directory, then the profiles built into the binary. A NAME containing '/'
+ * or ending in ".json" is a file. */
+JAIL_API int jail_profile_load(struct jail_config *c, const char *name_or_file,
+			       struct jail_error *e);
+/* A JSON object with the keys of a profile's "seccomp" object. */
+JAIL_API int jail_seccomp_load_file(struct jail_seccomp *s, const char *path, struct jail_error *e);
+/* The builtin profile text, or NULL. */
+JAIL_API const char *jail_profile_builtin(const char *name, size_t *ret_len);
+
+/* --- seccomp.c -------------------------------------------------------- */
+
+struct jail_filter; /* a compiled, exported BPF program */
+
+JAIL_API int jail_filter_build(const struct jail_seccomp *s, struct jail_filter **ret,
+			       struct jail_error *e);
+JAIL_API void jail_filter_free(struct jail_filter *f);
+/* Number of BPF instructions (for -v and tests). */
+JAIL_API size_t jail_filter_len(const struct jail_filter *f);
+/* Whether the policy (before any custom allow/deny) allows NAME at all,
+ * unconditionally or with argument conditions. For tests and docs. */
+JAIL_API int jail_seccomp_policy_allows(enum jail_seccomp_policy p, const char *name);
+/* The policy's allowed syscall names, NULL-terminated, static. */
+JAIL_API const char *const *jail_seccomp_policy_names(enum jail_seccomp_policy p);
+
+/* --- spawn.c ---------------------------------------------------------- */
+
+struct jail;
+
+struct jail_stdio {
+	int in, out, err; /* fds to become the command's 0, 1, 2; -1 = inherit */
+};
+
+enum jail_termination {
+	JAIL_TERM_EXIT,	       /* the command exited */
+	JAIL_TERM_SIGNAL,      /* the command was killed by a signal */
+	JAIL_TERM_TIMEOUT,     /* the time limit killed the jail */
+	JAIL_TERM_OOM,	       /* the memory limit killed the command */
+	JAIL_TERM_EXEC_FAILED, /* the command could not be executed (126/127) */
+	JAIL_TERM_SETUP_FAILED,
+	JAIL_TERM_KILLED, /* killed by jail_kill() */
+};
+
+struct jail_result {
+	enum jail_termination termination;
+	int exit_code; /* exit status the way a shell reports it */
+	int signal;    /* terminating signal, 0 if none */
+	uint64_t wall_us;
+	uint64_t cpu_user_us, cpu_system_us;
+	uint64_t max_rss_kib; /* largest single process, from getrusage */
+	uint64_t memory_peak; /* cgroup memory.peak, 0 if not measured */
+	uint64_t pids_peak;   /* cgroup pids.peak, 0 if not measured */
+	bool oom_killed;
+	bool pids_max_hit;
+	struct jail_error error; /* set for EXEC_FAILED and SETUP_FAILED */
+};
+
+/* Build a jail and start argv in it. Returns once the jail is fully set up
+ * (or failed to be, with the failing step in e); the command may still fail
+ * to execute, which jail_wait() reports. */
+JAIL_API int jail_start(const struct jail_config *c, const struct jail_filter *f,
+			const struct jail_stdio *io, struct jail **ret, struct jail_error *e);
+JAIL_API pid_t jail_pid(const struct jail *j);
+JAIL_API int jail_pidfd(const struct jail *j);
+JAIL_API uint32_t jail_host_uid(const struct jail *j);
+/* CLOCK_MONOTONIC deadline in microseconds, 0 if none. */
+JAIL_API uint64_t jail_deadline_us(const struct jail *j);
+/* Forward a signal to the command. */
+JAIL_API int jail_signal(struct jail *j, int sig);
+/* Kill everything in the jail. */
+JAIL_API int jail_kill(struct jail *j);
+/* Block until the jail ends (enforcing the time limit); fill res. */
+JAIL_API int jail_wait(struct jail *j, struct jail_result *res, struct jail_error *e);
+/* Non-blocking: -EAGAIN while the jail runs. Enforces nothing. */
+JAIL_API int jail_reap(struct jail *j, struct jail_result *res, struct jail_error *e);
+/* Kill (if still running), reap and release everything. NULL allowed. */
+JAIL_API void jail_free(struct jail *j);
+
+/* Non-fatal notices gathered while building (e.g. a limit clamped), one per
+ * line, for the front end to print; NULL if none. */
+JAIL_API const char *jail_notices(const struct jail *j);
+
+/* --- helpers for front ends ------------------------------------------- */
+
+JAIL_API const char *jail_termination_name(enum jail_termination t);
+/* Exit status a front end should use for a result: the command's, 128+N
+ * for signal N, JAIL_EXIT_TIMEOUT, or JAIL_EXIT_SETUP. */
+JAIL_API int jail_result_exit_status(const struct jail_result *r);
+
+#define JAIL_EXIT_TIMEOUT  124
+#define JAIL_EXIT_SETUP	   255
+#define JAIL_EXIT_NOEXEC   126
+#define JAIL_EXIT_NOTFOUND 127
+
+#endif
