@@ -32,9 +32,9 @@ HARDEN = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-reco
 SANLD  = -fsanitize=address,undefined
 endif
 OPT    ?= -O2 -g
-CFLAGS_ALL = -std=gnu17 $(OPT) $(WARN) $(HARDEN) -fvisibility=hidden \
+CFLAGS_ALL = -std=gnu17 -D_GNU_SOURCE $(OPT) $(WARN) $(HARDEN) -fvisibility=hidden \
 	     -DAJ_DATADIR='"$(DATADIR)"' -DAJ_SYSCONFDIR='"$(SYSCONFDIR)"' \
-	     -Ijail $(PKG_CFLAGS) $(CFLAGS)
+	     -iquote jail $(PKG_CFLAGS) $(CFLAGS)
 LDFLAGS_ALL = -pie -Wl,-z,relro,-z,now $(SANLD) $(LDFLAGS)
 
 LIB_SRCS  := $(wildcard jail/*.c)
@@ -70,7 +70,7 @@ $(BUILD)/agentjail: $(BUILD)/jail/cli/main.o $(BUILD)/libajcli.a $(BUILD)/libage
 
 $(BUILD)/tests/%: tests/unit/%.c tests/harness/tap.h $(BUILD)/libajcli.a $(BUILD)/libagentjail.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_ALL) -Itests/harness $(LDFLAGS_ALL) $< $(BUILD)/libajcli.a \
+	$(CC) $(CFLAGS_ALL) -iquote tests/harness $(LDFLAGS_ALL) $< $(BUILD)/libajcli.a \
 		$(BUILD)/libagentjail.a $(PKG_LIBS) -o $@
 
 build/ajprobe: tests/probe/probe.c

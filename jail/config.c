@@ -289,9 +289,10 @@ jail_config_validate(const struct jail_config *c, unsigned flags, struct jail_er
 		return jerr_plain(e, EINVAL,
 				  "host uid/gid 0 is refused: the jail would run as the host's "
 				  "root");
-	if ((c->host_uid == JAIL_ID_AUTO) != (c->host_gid == JAIL_ID_AUTO))
+	if (c->host_uid == JAIL_ID_AUTO && c->host_gid != JAIL_ID_AUTO)
 		return jerr_plain(e, EINVAL,
-				  "host uid and gid must both be given or both be allocated");
+				  "a host gid needs a host uid (-u UID:HOSTUID); an allocated "
+				  "host uid comes with the gid of the same number");
 
 	/* Filesystem. */
 	if (c->rootfs && !path_ok(c->rootfs, false))

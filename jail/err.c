@@ -48,14 +48,23 @@ jerr_wrap(struct jail_error *e, const char *fmt, ...)
 		return -EINVAL;
 	int errnum = e->err > 0 ? e->err : EINVAL;
 	char prefix[JAIL_ERROR_MAX];
-	char old[JAIL_ERROR_MAX];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(prefix, sizeof(prefix), fmt, ap);
+	int n = vsnprintf(prefix, sizeof(prefix) - 2, fmt, ap);
 	va_end(ap);
-	memcpy(old, e->msg, sizeof(old));
-	snprintf(e->msg, sizeof(e->msg), "%s: %s", prefix, old);
+	if (n < 0)
+		n = 0;
+	if ((size_t)n > sizeof(prefix) - 3)
+		n = (int)sizeof(prefix) - 3;
+	memcpy(prefix + n, ": ", 3);
+	n += 2;
+	/* "context: old message", cut to fit. */
+	size_t old = strnlen(e->msg, sizeof(e->msg) - 1);
+	size_t keep = old + (size_t)n < sizeof(e->msg) ? old : sizeof(e->msg) - 1 - (size_t)n;
+	memmove(e->msg + n, e->msg, keep);
+	memcpy(e->msg, prefix, (size_t)n);
+	e->msg[(size_t)n + keep] = '\0';
 	e->err = errnum;
 	return -errnum;
 }

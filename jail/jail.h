@@ -311,6 +311,14 @@ JAIL_API int jail_reap(struct jail *j, struct jail_result *res, struct jail_erro
 /* Kill (if still running), reap and release everything. NULL allowed. */
 JAIL_API void jail_free(struct jail *j);
 
+/* Become the jail (nsjail's -Me): build it around the calling process and
+ * execve the command in place, with no supervising process. There is no pid
+ * namespace (the config must not ask for one); a time limit is an alarm()
+ * that ends the command only. Returns only on failure. The host uid lease is
+ * held by a small helper outside the jail until the command exits. */
+JAIL_API int jail_exec(const struct jail_config *c, const struct jail_filter *f,
+		       struct jail_error *e);
+
 /* Non-fatal notices gathered while building (e.g. a limit clamped), one per
  * line, for the front end to print; NULL if none. */
 JAIL_API const char *jail_notices(const struct jail *j);

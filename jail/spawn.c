@@ -1,0 +1,787 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The parent's side of a jail: prepare everything the child needs, clone3
+ * it into its namespaces with a pidfd, write its uid/gid maps, bring its
+ * loopback up, let it build itself, and then watch it through the pidfd.
+ */
+#include <fcntl.h>
+#include <grp.h>
+#include <inttypes.h>
+#include <sched.h>
+#include <linux/sched.h>
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include "child.h"
+#include "internal.h"
+#include "mount.h"
+#include "net.h"
+#include "seccomp.h"
+#include "uidalloc.h"
+
+extern char **environ;
+
+#ifndef P_PIDFD
+#define P_PIDFD 3
+#endif
+
+/* How long a jail may take to build itself before the parent gives up. */
+#define SETUP_TIMEOUT_MS 30000
+
+struct jail {
+	pid_t pid;
+	int pidfd;
+	int sync_fd;
+	bool pidns;
+	struct uid_lease lease;
+	struct mount_plan plan;
+	char **envp; /* the array only; entries point into the config/environ */
+	uint64_t t_start, deadline;
+	bool reaped, killed, timed_out;
+	bool have_exit, have_err;
+	struct jail_msg exit_msg, err_msg;
+	struct jail_result result;
+	char notices[1024];
+};
+
+static void
+notice(struct jail *j, const char *fmt, ...)
+{
+	size_t n = strlen(j->notices);
+	va_list ap;
+
+	if (n >= sizeof(j->notices) - 1)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(j->notices + n, sizeof(j->notices) - n, fmt, ap);
+	va_end(ap);
+	n = strlen(j->notices);
+	if (n < sizeof(j->notices) - 1)
+		strcat(j->notices, "\n");
+}
+
+const char *
+jail_notices(const struct jail *j)
+{
+	return j && j->notices[0] ? j->notices : NULL;
+}
+
+/* --- preparation ------------------------------------------------------ */
+
+static int
+env_add(char **envp, size_t *n, char *entry)
+{
+	size_t klen = strcspn(entry, "=");
+
+	for (size_t i = 0; i < *n; i++) {
+		if (strncmp(envp[i], entry, klen) == 0 && envp[i][klen] == '=') {
+			envp[i] = entry;
+			return 0;
+		}
+	}
+	envp[(*n)++] = entry;
+	return 0;
+}
+
+static int
+build_env(const struct jail_config *c, struct jail *j, const char **ret_path,
+	  struct jail_error *e)
+{
+	static char path[] = "PATH=" JAIL_DEFAULT_PATH;
+	static char home_ws[] = "HOME=/workspace", home_root[] = "HOME=/";
+	static char lang[] = "LANG=C.UTF-8", tmpdir[] = "TMPDIR=/tmp";
+	size_t n_environ = 0, n = 0;
+
+	if (c->keep_env)
+		while (environ && environ[n_environ])
+			n_environ++;
+	char **envp = calloc(n_environ + c->n_env + 5, sizeof(*envp));
+	if (!envp)
+		return jerr(e, ENOMEM, "environment");
+	if (c->keep_env) {
+		for (size_t i = 0; i < n_environ; i++)
+			if (strchr(environ[i], '='))
+				env_add(envp, &n, environ[i]);
+	} else {
+		env_add(envp, &n, path);
+		env_add(envp, &n, (c->namespaces & JAIL_NS_MOUNT) ? home_ws : home_root);
+		env_add(envp, &n, lang);
+		env_add(envp, &n, tmpdir);
+	}
+	for (size_t i = 0; i < c->n_env; i++)
+		env_add(envp, &n, c->env[i]);
+	envp[n] = NULL;
+	*ret_path = NULL;
+	for (size_t i = 0; i < n; i++)
+		if (strncmp(envp[i], "PATH=", 5) == 0)
+			*ret_path = envp[i] + 5;
+	j->envp = envp;
+	return 0;
+}
+
+static const int rlimit_resource[JAIL_RL_COUNT] = {
+	[JAIL_RL_AS] = RLIMIT_AS,	    [JAIL_RL_CORE] = RLIMIT_CORE,
+	[JAIL_RL_CPU] = RLIMIT_CPU,	    [JAIL_RL_FSIZE] = RLIMIT_FSIZE,
+	[JAIL_RL_NOFILE] = RLIMIT_NOFILE, [JAIL_RL_NPROC] = RLIMIT_NPROC,
+	[JAIL_RL_STACK] = RLIMIT_STACK,
+};
+
+/* Limits are only lowered: raising one above the hard limit needs
+ * CAP_SYS_RESOURCE, which agentjail does not assume it has. */
+static void
+prepare_rlimits(const struct jail_config *c, struct jail *j, struct child_ctx *x)
+{
+	for (int i = 0; i < JAIL_RL_COUNT; i++) {
+		const struct jail_rlimit *l = &c->rlimits[i];
+		struct rlimit cur;
+		rlim_t v;
+
+		if (l->mode == JAIL_RLIMIT_INHERIT || getrlimit(rlimit_resource[i], &cur) < 0)
+			continue;
+#if defined(__SANITIZE_ADDRESS__)
+		if (i == JAIL_RL_AS) {
+			notice(j, "rlimit as: not applied in an AddressSanitizer build");
+			continue;
+		}
+#endif
+		switch (l->mode) {
+		case JAIL_RLIMIT_VALUE: v = (rlim_t)l->value; break;
+		case JAIL_RLIMIT_SOFT: v = cur.rlim_cur; break;
+		case JAIL_RLIMIT_HARD: v = cur.rlim_max; break;
+		case JAIL_RLIMIT_INF: v = RLIM_INFINITY; break;
+		case JAIL_RLIMIT_INHERIT:
+		default: continue;
+		}
+		if (v > cur.rlim_max) {
+			if (l->mode != JAIL_RLIMIT_INF)
+				notice(j,
+				       "rlimit %s: %" PRIu64 " is above the hard limit %" PRIu64
+				       ", which agentjail can only lower; using %" PRIu64,
+				       jail_rlimit_name((enum jail_rlimit_res)i), (uint64_t)v,
+				       (uint64_t)cur.rlim_max, (uint64_t)cur.rlim_max);
+			v = cur.rlim_max;
+		}
+		x->rlimits[x->n_rlimits].resource = rlimit_resource[i];
+		x->rlimits[x->n_rlimits].rl = (struct rlimit){.rlim_cur = v, .rlim_max = v};
+		x->n_rlimits++;
+	}
+}
+
+static uint64_t
+clone_flags(unsigned ns)
+{
+	uint64_t f = 0;
+
+	if (ns & JAIL_NS_USER)
+		f |= CLONE_NEWUSER;
+	if (ns & JAIL_NS_PID)
+		f |= CLONE_NEWPID;
+	if (ns & JAIL_NS_MOUNT)
+		f |= CLONE_NEWNS;
+	if (ns & JAIL_NS_NET)
+		f |= CLONE_NEWNET;
+	if (ns & JAIL_NS_IPC)
+		f |= CLONE_NEWIPC;
+	if (ns & JAIL_NS_UTS)
+		f |= CLONE_NEWUTS;
+	if (ns & JAIL_NS_CGROUP)
+		f |= CLONE_NEWCGROUP;
+	if (ns & JAIL_NS_TIME)
+		f |= CLONE_NEWTIME;
+	return f;
+}
+
+static int
+write_map(pid_t pid, const char *file, uint32_t inside, uint32_t outside, struct jail_error *e)
+{
+	char path[64], line[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
+	int len = snprintf(line, sizeof(line), "%u %u 1\n", inside, outside);
+	_cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return jerr(e, errno, "open %s", path);
+	if (write(fd, line, (size_t)len) != len)
+		return jerr(e, errno, "write %s (%u -> host %u)", path, inside, outside);
+	return 0;
+}
+
+static int
+recv_netlink_fd(int sock, struct jail_error *e)
+{
+	struct jail_msg m;
+	struct iovec iov = {.iov_base = &m, .iov_len = sizeof(m)};
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct msghdr mh = {
+		.msg_iov = &iov,
+		.msg_iovlen = 1,
+		.msg_control = u.buf,
+		.msg_controllen = sizeof(u.buf),
+	};
+	ssize_t n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
+	struct cmsghdr *cm = n > 0 ? CMSG_FIRSTHDR(&mh) : NULL;
+	int fd = -1;
+
+	if (cm && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS &&
+	    cm->cmsg_len == CMSG_LEN(sizeof(int)))
+		memcpy(&fd, CMSG_DATA(cm), sizeof(int));
+	if (n != (ssize_t)sizeof(m) || m.type != MSG_NETLINK || fd < 0) {
+		if (fd >= 0)
+			close(fd);
+		if (n == (ssize_t)sizeof(m) && m.type == MSG_ERROR)
+			return jerr(e, m.err > 0 && m.err < 4096 ? m.err : EIO, "socket netlink");
+		return jerr_plain(e, EPROTO, "network: the jail sent no netlink socket");
+	}
+	return fd;
+}
+
+/* A message from the child is untrusted: check it before use. */
+static bool
+msg_sane(struct jail_msg *m)
+{
+	m->step[sizeof(m->step) - 1] = '\0';
+	m->object[sizeof(m->object) - 1] = '\0';
+	if (m->type == MSG_ERROR && (m->err <= 0 || m->err >= 4096))
+		m->err = EIO;
+	return m->type >= MSG_NETLINK && m->type <= MSG_EXIT;
+}
+
+static int
+msg_to_error(const struct jail_msg *m, struct jail_error *e)
+{
+	return jerr(e, m->err, "%s%s%s", m->step, m->object[0] ? " " : "", m->object);
+}
+
+/* Kill every process running as the jail's host uid. Without a pid
+ * namespace this is how the whole jail is found: its uid is its own. */
+static void
+kill_uid(uint32_t uid)
+{
+	pid_t p = fork();
+
+	if (p == 0) {
+		if (setgroups(0, NULL) == 0 && setresgid(uid, uid, uid) == 0 &&
+		    setresuid(uid, uid, uid) == 0)
+			kill(-1, SIGKILL);
+		_exit(0);
+	}
+	if (p > 0)
+		while (waitpid(p, NULL, 0) < 0 && errno == EINTR)
+			;
+}
+
+static void
+jail_cleanup(struct jail *j)
+{
+	if (j->sync_fd >= 0)
+		close(j->sync_fd);
+	j->sync_fd = -1;
+	if (j->pidfd >= 0)
+		close(j->pidfd);
+	j->pidfd = -1;
+	uidalloc_release(&j->lease);
+	mount_plan_free(&j->plan);
+	free(j->envp);
+	j->envp = NULL;
+}
+
+/* Kill the child if it runs, and reap it. */
+static void
+kill_and_reap(struct jail *j)
+{
+	siginfo_t si;
+
+	if (j->reaped || j->pidfd < 0)
+		return;
+	syscall(SYS_pidfd_send_signal, j->pidfd, SIGKILL, NULL, 0);
+	if (!j->pidns)
+		kill_uid(j->lease.id);
+	while (waitid((idtype_t)P_PIDFD, (id_t)j->pidfd, &si, WEXITED) < 0 && errno == EINTR)
+		;
+	j->reaped = true;
+}
+
+/* --- the public API --------------------------------------------------- */
+
+int
+jail_start(const struct jail_config *c, const struct jail_filter *f, const struct jail_stdio *io,
+	   struct jail **ret, struct jail_error *e)
+{
+	struct child_ctx x = {0};
+	int sv[2] = {-1, -1};
+	int r;
+
+	r = jail_config_validate(c, JAIL_VALIDATE_RUN, e);
+	if (r < 0)
+		return r;
+	if (!f && !c->seccomp.disabled_for_tests)
+		return jerr_plain(e, EINVAL, "no seccomp filter given (refusing to run unfiltered)");
+
+	struct jail *j = calloc(1, sizeof(*j));
+	if (!j)
+		return jerr(e, ENOMEM, "allocate jail");
+	j->pid = -1;
+	j->pidfd = -1;
+	j->sync_fd = -1;
+	j->lease = UID_LEASE_NONE;
+	j->pidns = c->namespaces & JAIL_NS_PID;
+
+	const char *rt = c->runtime_dir ? c->runtime_dir : JAIL_DEFAULT_RUNTIME_DIR;
+	r = uidalloc_acquire(rt, c->host_id_min, c->host_id_max, c->host_uid, &j->lease, e);
+	if (r < 0)
+		goto fail;
+
+	x.c = c;
+	x.filter = f;
+	x.userns = c->namespaces & JAIL_NS_USER;
+	x.netns = c->namespaces & JAIL_NS_NET;
+	x.utsns = c->namespaces & JAIL_NS_UTS;
+	x.pidns = j->pidns;
+	/* With a user namespace the jail sees its own ids, mapped to the
+	 * leased host id; without one it runs as the host id itself. */
+	x.run_uid = x.userns ? c->uid : j->lease.id;
+	x.run_gid = x.userns ? c->gid : (c->host_gid != JAIL_ID_AUTO ? c->host_gid : j->lease.id);
+	if (c->namespaces & JAIL_NS_MOUNT) {
+		r = mount_plan_build(c, x.run_uid, x.run_gid, &j->plan, e);
+		if (r < 0)
+			goto fail;
+		x.plan = &j->plan;
+		x.cwd = c->cwd ? c->cwd : JAIL_DEFAULT_CWD;
+	} else {
+		x.cwd = c->cwd;
+	}
+	if (x.utsns)
+		x.hostname = c->hostname ? c->hostname : JAIL_DEFAULT_HOSTNAME;
+	r = build_env(c, j, &x.path, e);
+	if (r < 0)
+		goto fail;
+	x.envp = j->envp;
+	prepare_rlimits(c, j, &x);
+	x.stdio[0] = io ? io->in : -1;
+	x.stdio[1] = io ? io->out : -1;
+	x.stdio[2] = io ? io->err : -1;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+		r = jerr(e, errno, "socketpair");
+		goto fail;
+	}
+	x.sync_fd = sv[1];
+
+	struct clone_args args = {
+		.flags = CLONE_PIDFD | clone_flags(c->namespaces),
+		.pidfd = (uint64_t)(uintptr_t)&j->pidfd,
+		.exit_signal = SIGCHLD,
+	};
+	pid_t pid = (pid_t)syscall(SYS_clone3, &args, sizeof(args));
+	if (pid < 0) {
+		r = jerr(e, errno, "clone3");
+		goto fail;
+	}
+	if (pid == 0) {
+		close(sv[0]);
+		child_main(&x);
+	}
+	j->pid = pid;
+	close(sv[1]);
+	sv[1] = -1;
+	j->sync_fd = sv[0];
+	sv[0] = -1;
+
+	if (x.userns) {
+		r = write_map(pid, "uid_map", c->uid, j->lease.id, e);
+		if (r >= 0)
+			r = write_map(pid, "gid_map", c->gid,
+				      c->host_gid != JAIL_ID_AUTO ? c->host_gid : j->lease.id, e);
+		if (r < 0)
+			goto fail;
+	}
+	if (x.netns) {
+		int fd = recv_netlink_fd(j->sync_fd, e);
+		if (fd < 0) {
+			r = fd;
+			goto fail;
+		}
+		r = net_lo_up(fd, e);
+		if (r < 0)
+			goto fail;
+	}
+	struct jail_msg go = {.type = MSG_GO};
+	if (send(j->sync_fd, &go, sizeof(go), MSG_NOSIGNAL) != (ssize_t)sizeof(go)) {
+		r = jerr(e, errno, "start jail");
+		goto fail;
+	}
+
+	for (;;) {
+		struct pollfd pfd = {.fd = j->sync_fd, .events = POLLIN};
+		struct jail_msg m;
+		int n = poll(&pfd, 1, SETUP_TIMEOUT_MS);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			r = jerr_plain(e, ETIMEDOUT, "jail setup: no answer within %d s",
+				       SETUP_TIMEOUT_MS / 1000);
+			goto fail;
+		}
+		ssize_t len = recv(j->sync_fd, &m, sizeof(m), 0);
+		if (len != (ssize_t)sizeof(m) || !msg_sane(&m)) {
+			kill_and_reap(j);
+			r = jerr_plain(e, EPROTO, "jail setup: the jail ended without a report");
+			goto fail;
+		}
+		if (m.type == MSG_ERROR) {
+			r = msg_to_error(&m, e);
+			goto fail;
+		}
+		if (m.type == MSG_READY)
+			break;
+	}
+
+	j->t_start = now_us();
+	if (c->time_limit_ms)
+		j->deadline = j->t_start + c->time_limit_ms * 1000;
+	*ret = j;
+	return 0;
+
+fail:
+	if (sv[0] >= 0)
+		close(sv[0]);
+	if (sv[1] >= 0)
+		close(sv[1]);
+	kill_and_reap(j);
+	jail_cleanup(j);
+	free(j);
+	return r;
+}
+
+pid_t
+jail_pid(const struct jail *j)
+{
+	return j->pid;
+}
+
+int
+jail_pidfd(const struct jail *j)
+{
+	return j->pidfd;
+}
+
+uint32_t
+jail_host_uid(const struct jail *j)
+{
+	return j->lease.id;
+}
+
+uint64_t
+jail_deadline_us(const struct jail *j)
+{
+	return j->deadline;
+}
+
+int
+jail_signal(struct jail *j, int sig)
+{
+	if (j->reaped)
+		return -ESRCH;
+	if (syscall(SYS_pidfd_send_signal, j->pidfd, sig, NULL, 0) < 0)
+		return -errno;
+	return 0;
+}
+
+int
+jail_kill(struct jail *j)
+{
+	if (j->reaped)
+		return -ESRCH;
+	j->killed = true;
+	if (syscall(SYS_pidfd_send_signal, j->pidfd, SIGKILL, NULL, 0) < 0 && errno != ESRCH)
+		return -errno;
+	if (!j->pidns)
+		kill_uid(j->lease.id);
+	return 0;
+}
+
+static void
+fill_result(struct jail *j, const siginfo_t *si, const struct rusage *ru)
+{
+	struct jail_result *res = &j->result;
+
+	memset(res, 0, sizeof(*res));
+	res->wall_us = now_us() - j->t_start;
+	res->cpu_user_us = (uint64_t)ru->ru_utime.tv_sec * 1000000u + (uint64_t)ru->ru_utime.tv_usec;
+	res->cpu_system_us =
+		(uint64_t)ru->ru_stime.tv_sec * 1000000u + (uint64_t)ru->ru_stime.tv_usec;
+	res->max_rss_kib = (uint64_t)ru->ru_maxrss;
+
+	if (j->have_err && strcmp(j->err_msg.step, "exec") == 0) {
+		res->termination = JAIL_TERM_EXEC_FAILED;
+		res->exit_code = j->err_msg.err == ENOENT ? JAIL_EXIT_NOTFOUND : JAIL_EXIT_NOEXEC;
+		msg_to_error(&j->err_msg, &res->error);
+	} else if (j->have_err) {
+		res->termination = JAIL_TERM_SETUP_FAILED;
+		res->exit_code = JAIL_EXIT_SETUP;
+		msg_to_error(&j->err_msg, &res->error);
+	} else if (j->have_exit) {
+		int st = j->exit_msg.status;
+		if (WIFSIGNALED(st)) {
+			res->termination = JAIL_TERM_SIGNAL;
+			res->signal = WTERMSIG(st);
+			res->exit_code = 128 + res->signal;
+		} else {
+			res->termination = JAIL_TERM_EXIT;
+			res->exit_code = WEXITSTATUS(st);
+		}
+	} else if (j->timed_out) {
+		res->termination = JAIL_TERM_TIMEOUT;
+		res->signal = SIGKILL;
+		res->exit_code = JAIL_EXIT_TIMEOUT;
+	} else if (j->killed) {
+		res->termination = JAIL_TERM_KILLED;
+		res->signal = SIGKILL;
+		res->exit_code = 128 + SIGKILL;
+	} else {
+		/* PID 1 ended without a word: killed from outside, or crashed. */
+		res->termination = si->si_code == CLD_EXITED ? JAIL_TERM_SETUP_FAILED
+							     : JAIL_TERM_SIGNAL;
+		res->signal = si->si_code == CLD_EXITED ? 0 : si->si_status;
+		res->exit_code = res->signal ? 128 + res->signal : JAIL_EXIT_SETUP;
+		if (!res->signal)
+			jerr_plain(&res->error, EPROTO,
+				   "the jail's PID 1 exited with status %d without a report",
+				   si->si_status);
+	}
+}
+
+int
+jail_reap(struct jail *j, struct jail_result *res, struct jail_error *e)
+{
+	siginfo_t si;
+	struct rusage ru;
+
+	if (j->reaped) {
+		*res = j->result;
+		return 0;
+	}
+	memset(&si, 0, sizeof(si));
+	if (syscall(SYS_waitid, P_PIDFD, j->pidfd, &si, WEXITED | WNOHANG, &ru) < 0)
+		return jerr(e, errno, "waitid");
+	if (si.si_pid == 0)
+		return -EAGAIN;
+	j->reaped = true;
+	/* Everything the jail said is in the socket now: its writers are
+	 * gone. Keep the first error and the exit status. */
+	for (;;) {
+		struct jail_msg m;
+		ssize_t n = recv(j->sync_fd, &m, sizeof(m), MSG_DONTWAIT);
+		if (n != (ssize_t)sizeof(m))
+			break;
+		if (!msg_sane(&m))
+			continue;
+		if (m.type == MSG_ERROR && !j->have_err) {
+			j->err_msg = m;
+			j->have_err = true;
+		} else if (m.type == MSG_EXIT) {
+			j->exit_msg = m;
+			j->have_exit = true;
+		}
+	}
+	if (!j->pidns)
+		kill_uid(j->lease.id);
+	fill_result(j, &si, &ru);
+	jail_cleanup(j);
+	*res = j->result;
+	return 0;
+}
+
+int
+jail_wait(struct jail *j, struct jail_result *res, struct jail_error *e)
+{
+	for (;;) {
+		int r = jail_reap(j, res, e);
+		if (r != -EAGAIN)
+			return r;
+		int timeout = -1;
+		if (j->deadline && !j->timed_out) {
+			uint64_t now = now_us();
+			if (now >= j->deadline) {
+				j->timed_out = true;
+				jail_kill(j);
+				j->killed = false;
+				continue;
+			}
+			timeout = (int)((j->deadline - now + 999) / 1000);
+		}
+		struct pollfd pfd = {.fd = j->pidfd, .events = POLLIN};
+		if (poll(&pfd, 1, timeout) < 0 && errno != EINTR)
+			return jerr(e, errno, "poll");
+	}
+}
+
+void
+jail_free(struct jail *j)
+{
+	if (!j)
+		return;
+	kill_and_reap(j);
+	jail_cleanup(j);
+	free(j);
+}
+
+/* --- exec mode (-Me) -------------------------------------------------- */
+
+/* The helper outside the jail: write the caller's maps, bring its lo up,
+ * then hold the uid lease until the caller (by then the command) exits. */
+static __attribute__((noreturn)) void
+exec_helper(const struct jail_config *c, pid_t target, int sock, uint32_t host_id)
+{
+	struct jail_error e = {0};
+	struct jail_msg m;
+	int pidfd = (int)syscall(SYS_pidfd_open, target, 0);
+
+	if (pidfd < 0 || recv(sock, &m, sizeof(m), 0) != (ssize_t)sizeof(m))
+		_exit(1);
+	int r = 0;
+	if (c->namespaces & JAIL_NS_USER) {
+		r = write_map(target, "uid_map", c->uid, host_id, &e);
+		if (r >= 0)
+			r = write_map(target, "gid_map", c->gid,
+				      c->host_gid != JAIL_ID_AUTO ? c->host_gid : host_id, &e);
+	}
+	if (r >= 0 && (c->namespaces & JAIL_NS_NET)) {
+		int fd = recv_netlink_fd(sock, &e);
+		r = fd < 0 ? fd : net_lo_up(fd, &e);
+	}
+	struct jail_msg reply = {.type = r < 0 ? MSG_ERROR : MSG_GO, .err = e.err};
+	memcpy(reply.object, e.msg, sizeof(reply.object) - 1);
+	(void)!send(sock, &reply, sizeof(reply), MSG_NOSIGNAL);
+	close(sock);
+	/* Hold nothing of the caller's but the lease. */
+	int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+	for (int i = 0; i < 3 && devnull >= 0; i++)
+		dup2(devnull, i);
+	struct pollfd pfd = {.fd = pidfd, .events = POLLIN};
+	while (poll(&pfd, 1, -1) < 0 && errno == EINTR)
+		;
+	_exit(0);
+}
+
+int
+jail_exec(const struct jail_config *c, const struct jail_filter *f, struct jail_error *e)
+{
+	struct child_ctx x = {0};
+	struct jail j = {.pid = -1, .pidfd = -1, .sync_fd = -1, .lease = UID_LEASE_NONE};
+	int sv[2] = {-1, -1};
+	int r;
+
+	r = jail_config_validate(c, JAIL_VALIDATE_RUN, e);
+	if (r < 0)
+		return r;
+	if (c->namespaces & (JAIL_NS_PID | JAIL_NS_TIME))
+		return jerr_plain(e, EINVAL,
+				  "exec mode cannot give the calling process a new pid or time "
+				  "namespace (add --disable_clone_newpid)");
+	if (!f && !c->seccomp.disabled_for_tests)
+		return jerr_plain(e, EINVAL, "no seccomp filter given (refusing to run unfiltered)");
+
+	const char *rt = c->runtime_dir ? c->runtime_dir : JAIL_DEFAULT_RUNTIME_DIR;
+	r = uidalloc_acquire(rt, c->host_id_min, c->host_id_max, c->host_uid, &j.lease, e);
+	if (r < 0)
+		return r;
+	x.c = c;
+	x.filter = f;
+	x.userns = c->namespaces & JAIL_NS_USER;
+	x.utsns = c->namespaces & JAIL_NS_UTS;
+	x.exec_direct = true;
+	x.sync_fd = -1;
+	x.alarm_s = (unsigned)((c->time_limit_ms + 999) / 1000);
+	x.run_uid = x.userns ? c->uid : j.lease.id;
+	x.run_gid = x.userns ? c->gid : (c->host_gid != JAIL_ID_AUTO ? c->host_gid : j.lease.id);
+	if (c->namespaces & JAIL_NS_MOUNT) {
+		r = mount_plan_build(c, x.run_uid, x.run_gid, &j.plan, e);
+		if (r < 0)
+			goto fail;
+		x.plan = &j.plan;
+		x.cwd = c->cwd ? c->cwd : JAIL_DEFAULT_CWD;
+	} else {
+		x.cwd = c->cwd;
+	}
+	if (x.utsns)
+		x.hostname = c->hostname ? c->hostname : JAIL_DEFAULT_HOSTNAME;
+	r = build_env(c, &j, &x.path, e);
+	if (r < 0)
+		goto fail;
+	x.envp = j.envp;
+	prepare_rlimits(c, &j, &x);
+	x.stdio[0] = x.stdio[1] = x.stdio[2] = -1;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+		r = jerr(e, errno, "socketpair");
+		goto fail;
+	}
+	/* Double fork: the helper must not be the command's child (a shell
+	 * waiting for its children would wait for it). */
+	pid_t self = getpid(), mid = fork();
+	if (mid < 0) {
+		r = jerr(e, errno, "fork");
+		goto fail;
+	}
+	if (mid == 0) {
+		if (fork() == 0) {
+			close(sv[0]);
+			exec_helper(c, self, sv[1], j.lease.id);
+		}
+		_exit(0);
+	}
+	while (waitpid(mid, NULL, 0) < 0 && errno == EINTR)
+		;
+	close(sv[1]);
+	sv[1] = -1;
+	uidalloc_release(&j.lease); /* the helper holds it now */
+
+	int flags = (int)(clone_flags(c->namespaces) & ~(uint64_t)(CLONE_NEWPID | CLONE_NEWTIME));
+	if (unshare(flags) < 0) {
+		r = jerr(e, errno, "unshare");
+		goto fail;
+	}
+	struct jail_msg m = {.type = MSG_GO};
+	if (send(sv[0], &m, sizeof(m), MSG_NOSIGNAL) != (ssize_t)sizeof(m)) {
+		r = jerr(e, errno, "exec mode: reach the helper");
+		goto fail;
+	}
+	if (c->namespaces & JAIL_NS_NET) {
+		int fd = net_child_socket();
+		if (fd < 0) {
+			r = jerr(e, -fd, "socket netlink");
+			goto fail;
+		}
+		r = child_send_fd(sv[0], fd);
+		close(fd);
+		if (r < 0) {
+			r = jerr(e, -r, "exec mode: hand over the netlink socket");
+			goto fail;
+		}
+	}
+	if (recv(sv[0], &m, sizeof(m), 0) != (ssize_t)sizeof(m) || !msg_sane(&m) ||
+	    m.type != MSG_GO) {
+		r = m.type == MSG_ERROR ? jerr_plain(e, m.err, "%s", m.object)
+					: jerr_plain(e, EPROTO, "exec mode: the helper failed");
+		goto fail;
+	}
+	close(sv[0]);
+	child_main(&x); /* does not return */
+
+fail:
+	if (sv[0] >= 0)
+		close(sv[0]);
+	if (sv[1] >= 0)
+		close(sv[1]);
+	jail_cleanup(&j);
+	return r;
+}
