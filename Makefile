@@ -70,7 +70,7 @@ $(BUILD)/agentjail: $(BUILD)/jail/cli/main.o $(BUILD)/libajcli.a $(BUILD)/libage
 
 $(BUILD)/tests/%: tests/unit/%.c tests/harness/tap.h $(BUILD)/libajcli.a $(BUILD)/libagentjail.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_ALL) -iquote tests/harness $(LDFLAGS_ALL) $< $(BUILD)/libajcli.a \
+	$(CC) $(CFLAGS_ALL) -iquote tests/harness -iquote jail/cli $(LDFLAGS_ALL) $< $(BUILD)/libajcli.a \
 		$(BUILD)/libagentjail.a $(PKG_LIBS) -o $@
 
 build/ajprobe: tests/probe/probe.c

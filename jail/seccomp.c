@@ -73,10 +73,10 @@ static const char *const seccomp_default_names[] = {
 	/* file events, Linux AIO */
 	"inotify_add_watch", "inotify_init", "inotify_init1", "inotify_rm_watch", "io_cancel",
 	"io_destroy", "io_getevents", "io_pgetevents", "io_setup", "io_submit",
-	/* polling, event and timer fds */
+	/* pipes, polling, event and timer fds */
 	"epoll_create", "epoll_create1", "epoll_ctl", "epoll_pwait", "epoll_pwait2", "epoll_wait",
-	"eventfd", "eventfd2", "poll", "ppoll", "pselect6", "select", "signalfd", "signalfd4",
-	"timerfd_create", "timerfd_gettime", "timerfd_settime",
+	"eventfd", "eventfd2", "pipe", "pipe2", "poll", "ppoll", "pselect6", "select", "signalfd",
+	"signalfd4", "timerfd_create", "timerfd_gettime", "timerfd_settime",
 	/* memory */
 	"brk", "madvise", "map_shadow_stack", "membarrier", "memfd_create", "mincore", "mlock",
 	"mlock2", "mlockall", "mmap", "mprotect", "mremap", "msync", "munlock", "munlockall",
@@ -140,10 +140,10 @@ static const char *const seccomp_minimal_names[] = {
 	"utimes", "write", "writev",
 	/* reading extended attributes (ls, cp look for ACLs) */
 	"fgetxattr", "flistxattr", "getxattr", "lgetxattr", "listxattr", "llistxattr",
-	/* polling, event and timer fds */
+	/* pipes, polling, event and timer fds */
 	"epoll_create", "epoll_create1", "epoll_ctl", "epoll_pwait", "epoll_pwait2", "epoll_wait",
-	"eventfd", "eventfd2", "poll", "ppoll", "pselect6", "select", "signalfd", "signalfd4",
-	"timerfd_create", "timerfd_gettime", "timerfd_settime",
+	"eventfd", "eventfd2", "pipe", "pipe2", "poll", "ppoll", "pselect6", "select", "signalfd",
+	"signalfd4", "timerfd_create", "timerfd_gettime", "timerfd_settime",
 	/* memory */
 	"brk", "madvise", "map_shadow_stack", "membarrier", "memfd_create", "mmap", "mprotect",
 	"mremap", "msync", "munmap",

@@ -74,7 +74,7 @@ static const struct cli_option options[] = {
 	{{"bindhost", required_argument, NULL, OPT_BINDHOST}, "ADDR",
 	 "Address to listen on in --mode l (default: '::')"},
 	{{"max_conns", required_argument, NULL, OPT_MAX_CONNS}, "N",
-	 "Maximum concurrent connections in --mode l (default: 0, unlimited)"},
+	 "Maximum concurrent connections in --mode l (default: 0, meaning 1024)"},
 	{{"time_limit", required_argument, NULL, 't'}, "SECONDS",
 	 "Wall-clock limit of the jail, 0 for none (default: the profile's, 600)"},
 	{{"verbose", no_argument, NULL, 'v'}, NULL, "Verbose output, with a summary line at the end"},

@@ -3,6 +3,7 @@
 #define AGENTJAIL_CLI_OPTIONS_H
 
 #include <stdbool.h>
+#include <stdio.h>
 
 #include "jail.h"
 

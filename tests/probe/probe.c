@@ -10,7 +10,8 @@
  *
  * Exit status: 0 when the probe ran, whatever the result; 2 on a usage error
  * (with a usage line on stderr).  Commands that run a child report how the
- * child died ("signal=SIGSYS") on stdout.
+ * child died ("signal=SIGSYS") on stdout; "syscall" and "tiocsti*" then die
+ * of the same signal, so that a seccomp kill also shows in the exit status.
  *
  * libc only, no /etc/passwd, /sys optional; /proc is used where the fact
  * lives there.  See tests/probe/README.md.
@@ -187,7 +188,7 @@ parse_ll(const char *s, long long min, long long max, long long *ret)
 	if (!s || !*s)
 		return false;
 	errno = 0;
-	v = strtoll(s, &end, 0);
+	v = strtoll(s, &end, 10);
 	if (errno || *end || v < min || v > max)
 		return false;
 	*ret = v;
@@ -310,18 +311,44 @@ wait_child(pid_t pid, int *status)
 	return r;
 }
 
-/* After a child that prints its own result: report abnormal ends only. */
+/* Die of sig, without a core file, so that our parent sees what we saw. */
 static void
-report_child_end(pid_t pid)
+die_of(int sig)
+{
+	struct rlimit no_core = {0, 0};
+	sigset_t set;
+
+	fflush(stdout);
+	fflush(stderr);
+	setrlimit(RLIMIT_CORE, &no_core);
+	signal(sig, SIG_DFL);
+	sigemptyset(&set);
+	sigaddset(&set, sig);
+	sigprocmask(SIG_UNBLOCK, &set, NULL);
+	raise(sig);
+	_exit(128 + sig);
+}
+
+/*
+ * After a child that prints its own result: report abnormal ends only.
+ * With pass_signal, a child killed by a signal (seccomp's kill action) also
+ * kills us by the same signal after the report, so the exit status says it
+ * too.
+ */
+static void
+report_child_end(pid_t pid, bool pass_signal)
 {
 	int st;
 
-	if (wait_child(pid, &st) < 0)
+	if (wait_child(pid, &st) < 0) {
 		printf("wait=%s\n", errname(errno));
-	else if (WIFSIGNALED(st))
+	} else if (WIFSIGNALED(st)) {
 		printf("signal=%s\n", signame(WTERMSIG(st)));
-	else if (WIFEXITED(st) && WEXITSTATUS(st) != 0)
+		if (pass_signal)
+			die_of(WTERMSIG(st));
+	} else if (WIFEXITED(st) && WEXITSTATUS(st) != 0) {
 		printf("exit=%d\n", WEXITSTATUS(st));
+	}
 }
 
 static pid_t
@@ -1347,58 +1374,11 @@ sc_chroot(void) /* EFAULT */
 	return neg_errno(syscall(SYS_chroot, BAD));
 }
 
+/* unshare-*: ok where allowed; EPERM without CAP_SYS_ADMIN (except user) */
 static long
-unshare_ns(int flag)
+unshare_ns(long flag, long unused1 UNUSED, long unused2 UNUSED)
 {
-	return neg_errno(unshare(flag));
-}
-
-static long
-sc_unshare_user(void)
-{
-	return unshare_ns(CLONE_NEWUSER);
-}
-
-static long
-sc_unshare_net(void)
-{
-	return unshare_ns(CLONE_NEWNET);
-}
-
-static long
-sc_unshare_mount(void)
-{
-	return unshare_ns(CLONE_NEWNS);
-}
-
-static long
-sc_unshare_pid(void)
-{
-	return unshare_ns(CLONE_NEWPID);
-}
-
-static long
-sc_unshare_ipc(void)
-{
-	return unshare_ns(CLONE_NEWIPC);
-}
-
-static long
-sc_unshare_uts(void)
-{
-	return unshare_ns(CLONE_NEWUTS);
-}
-
-static long
-sc_unshare_cgroup(void)
-{
-	return unshare_ns(CLONE_NEWCGROUP);
-}
-
-static long
-sc_unshare_time(void)
-{
-	return unshare_ns(CLONE_NEWTIME);
+	return neg_errno(unshare((int)flag));
 }
 
 static long
@@ -1686,63 +1666,16 @@ sc_modify_ldt(void) /* EINVAL: write with a wrong size */
 }
 #endif
 
+/* socket-*: ok, EAFNOSUPPORT without the module, EPERM for raw sockets without caps */
 static long
-open_socket(int family, int type, int proto)
+open_socket(long family, long type, long proto)
 {
-	int fd = socket(family, type | SOCK_CLOEXEC, proto);
+	int fd = socket((int)family, (int)type | SOCK_CLOEXEC, (int)proto);
 
 	if (fd < 0)
 		return -errno;
 	close(fd);
 	return 0;
-}
-
-static long
-sc_socket_alg(void)
-{
-	return open_socket(AF_ALG, SOCK_SEQPACKET, 0);
-}
-
-static long
-sc_socket_vsock(void)
-{
-	return open_socket(AF_VSOCK, SOCK_STREAM, 0);
-}
-
-static long
-sc_socket_packet(void) /* root ok, unprivileged EPERM */
-{
-	return open_socket(AF_PACKET, SOCK_RAW, 0);
-}
-
-static long
-sc_socket_inet(void)
-{
-	return open_socket(AF_INET, SOCK_STREAM, 0);
-}
-
-static long
-sc_socket_inet6(void)
-{
-	return open_socket(AF_INET6, SOCK_STREAM, 0);
-}
-
-static long
-sc_socket_unix(void)
-{
-	return open_socket(AF_UNIX, SOCK_STREAM, 0);
-}
-
-static long
-sc_socket_netlink(void)
-{
-	return open_socket(AF_NETLINK, SOCK_RAW, 0 /* NETLINK_ROUTE */);
-}
-
-static long
-sc_socket_raw(void) /* root ok, unprivileged EPERM */
-{
-	return open_socket(AF_INET, SOCK_RAW, IPPROTO_ICMP);
 }
 
 static long
@@ -1805,81 +1738,90 @@ sc_getpid(void) /* the control: always ok */
 	return neg_errno(syscall(SYS_getpid));
 }
 
+/* A probe is fn(), or fn3(a[0], a[1], a[2]) for the families of similar calls. */
 struct syscall_probe {
 	const char *name;
 	long (*fn)(void);
+	long (*fn3)(long, long, long);
+	long a[3];
 };
 
+/* clang-format off */
+#define PROBE(n, f)		 {.name = n, .fn = f}
+#define UNSHARE(n, flag)	 {.name = n, .fn3 = unshare_ns, .a = {flag, 0, 0}}
+#define SOCKET(n, fam, type, pr) {.name = n, .fn3 = open_socket, .a = {fam, type, pr}}
+/* clang-format on */
+
 static const struct syscall_probe syscall_probes[] = {
-	{"getpid", sc_getpid},
-	{"mount", sc_mount},
-	{"umount2", sc_umount2},
-	{"pivot_root", sc_pivot_root},
-	{"chroot", sc_chroot},
-	{"fsopen", sc_fsopen},
-	{"fsmount", sc_fsmount},
-	{"open_tree", sc_open_tree},
-	{"move_mount", sc_move_mount},
-	{"mount_setattr", sc_mount_setattr},
-	{"unshare-user", sc_unshare_user},
-	{"unshare-net", sc_unshare_net},
-	{"unshare-mount", sc_unshare_mount},
-	{"unshare-pid", sc_unshare_pid},
-	{"unshare-ipc", sc_unshare_ipc},
-	{"unshare-uts", sc_unshare_uts},
-	{"unshare-cgroup", sc_unshare_cgroup},
-	{"unshare-time", sc_unshare_time},
-	{"setns", sc_setns},
-	{"clone-newuser", sc_clone_newuser},
-	{"clone3", sc_clone3},
-	{"keyctl", sc_keyctl},
-	{"add_key", sc_add_key},
-	{"request_key", sc_request_key},
-	{"io_uring_setup", sc_io_uring_setup},
-	{"io_uring_enter", sc_io_uring_enter},
-	{"userfaultfd", sc_userfaultfd},
-	{"perf_event_open", sc_perf_event_open},
-	{"bpf", sc_bpf},
-	{"personality-query", sc_personality_query},
-	{"personality-exec", sc_personality_exec},
-	{"reboot", sc_reboot},
-	{"swapon", sc_swapon},
-	{"swapoff", sc_swapoff},
-	{"init_module", sc_init_module},
-	{"finit_module", sc_finit_module},
-	{"delete_module", sc_delete_module},
-	{"kexec_load", sc_kexec_load},
-	{"acct", sc_acct},
-	{"settimeofday", sc_settimeofday},
-	{"clock_settime", sc_clock_settime},
-	{"mknod-chr", sc_mknod_chr},
-	{"open_by_handle_at", sc_open_by_handle_at},
-	{"name_to_handle_at", sc_name_to_handle_at},
-	{"process_vm_readv", sc_process_vm_readv},
-	{"ptrace", sc_ptrace},
-	{"seccomp", sc_seccomp},
-	{"landlock_create_ruleset", sc_landlock},
-	{"syslog", sc_syslog},
-	{"pidfd_open", sc_pidfd_open},
-	{"memfd_create", sc_memfd_create},
+	PROBE("getpid", sc_getpid),
+	PROBE("mount", sc_mount),
+	PROBE("umount2", sc_umount2),
+	PROBE("pivot_root", sc_pivot_root),
+	PROBE("chroot", sc_chroot),
+	PROBE("fsopen", sc_fsopen),
+	PROBE("fsmount", sc_fsmount),
+	PROBE("open_tree", sc_open_tree),
+	PROBE("move_mount", sc_move_mount),
+	PROBE("mount_setattr", sc_mount_setattr),
+	UNSHARE("unshare-user", CLONE_NEWUSER),
+	UNSHARE("unshare-net", CLONE_NEWNET),
+	UNSHARE("unshare-mount", CLONE_NEWNS),
+	UNSHARE("unshare-pid", CLONE_NEWPID),
+	UNSHARE("unshare-ipc", CLONE_NEWIPC),
+	UNSHARE("unshare-uts", CLONE_NEWUTS),
+	UNSHARE("unshare-cgroup", CLONE_NEWCGROUP),
+	UNSHARE("unshare-time", CLONE_NEWTIME),
+	PROBE("setns", sc_setns),
+	PROBE("clone-newuser", sc_clone_newuser),
+	PROBE("clone3", sc_clone3),
+	PROBE("keyctl", sc_keyctl),
+	PROBE("add_key", sc_add_key),
+	PROBE("request_key", sc_request_key),
+	PROBE("io_uring_setup", sc_io_uring_setup),
+	PROBE("io_uring_enter", sc_io_uring_enter),
+	PROBE("userfaultfd", sc_userfaultfd),
+	PROBE("perf_event_open", sc_perf_event_open),
+	PROBE("bpf", sc_bpf),
+	PROBE("personality-query", sc_personality_query),
+	PROBE("personality-exec", sc_personality_exec),
+	PROBE("reboot", sc_reboot),
+	PROBE("swapon", sc_swapon),
+	PROBE("swapoff", sc_swapoff),
+	PROBE("init_module", sc_init_module),
+	PROBE("finit_module", sc_finit_module),
+	PROBE("delete_module", sc_delete_module),
+	PROBE("kexec_load", sc_kexec_load),
+	PROBE("acct", sc_acct),
+	PROBE("settimeofday", sc_settimeofday),
+	PROBE("clock_settime", sc_clock_settime),
+	PROBE("mknod-chr", sc_mknod_chr),
+	PROBE("open_by_handle_at", sc_open_by_handle_at),
+	PROBE("name_to_handle_at", sc_name_to_handle_at),
+	PROBE("process_vm_readv", sc_process_vm_readv),
+	PROBE("ptrace", sc_ptrace),
+	PROBE("seccomp", sc_seccomp),
+	PROBE("landlock_create_ruleset", sc_landlock),
+	PROBE("syslog", sc_syslog),
+	PROBE("pidfd_open", sc_pidfd_open),
+	PROBE("memfd_create", sc_memfd_create),
 #if defined(__x86_64__)
-	{"ioperm", sc_ioperm},
-	{"iopl", sc_iopl},
-	{"modify_ldt", sc_modify_ldt},
+	PROBE("ioperm", sc_ioperm),
+	PROBE("iopl", sc_iopl),
+	PROBE("modify_ldt", sc_modify_ldt),
 #endif
-	{"socket-alg", sc_socket_alg},
-	{"socket-vsock", sc_socket_vsock},
-	{"socket-packet", sc_socket_packet},
-	{"socket-raw", sc_socket_raw},
-	{"socket-inet", sc_socket_inet},
-	{"socket-inet6", sc_socket_inet6},
-	{"socket-unix", sc_socket_unix},
-	{"socket-netlink", sc_socket_netlink},
-	{"setuid0", sc_setuid0},
-	{"setgroups0", sc_setgroups0},
-	{"chown-root", sc_chown_root},
-	{"sethostname", sc_sethostname},
-	{"mlock", sc_mlock},
+	SOCKET("socket-alg", AF_ALG, SOCK_SEQPACKET, 0),
+	SOCKET("socket-vsock", AF_VSOCK, SOCK_STREAM, 0),
+	SOCKET("socket-packet", AF_PACKET, SOCK_RAW, 0),
+	SOCKET("socket-raw", AF_INET, SOCK_RAW, IPPROTO_ICMP),
+	SOCKET("socket-inet", AF_INET, SOCK_STREAM, 0),
+	SOCKET("socket-inet6", AF_INET6, SOCK_STREAM, 0),
+	SOCKET("socket-unix", AF_UNIX, SOCK_STREAM, 0),
+	SOCKET("socket-netlink", AF_NETLINK, SOCK_RAW, 0 /* NETLINK_ROUTE */),
+	PROBE("setuid0", sc_setuid0),
+	PROBE("setgroups0", sc_setgroups0),
+	PROBE("chown-root", sc_chown_root),
+	PROBE("sethostname", sc_sethostname),
+	PROBE("mlock", sc_mlock),
 };
 
 static const struct syscall_probe *
@@ -1892,25 +1834,31 @@ find_syscall_probe(const char *name)
 }
 
 /*
- * Run fn in a forked child so that a filter that kills shows up as
- * "signal=SIGSYS" instead of killing the probe.  If fork itself is refused,
- * run it here.
+ * Run a probe in a forked child so that a filter that kills shows up on
+ * stdout as "signal=SIGSYS" (and, with pass_signal, in our exit status as
+ * well).  If fork itself is refused, run it here.
  */
+static long
+call_probe(const struct syscall_probe *p)
+{
+	return p->fn ? p->fn() : p->fn3(p->a[0], p->a[1], p->a[2]);
+}
+
 static void
-run_in_child(long (*fn)(void))
+run_in_child(const struct syscall_probe *p, bool pass_signal)
 {
 	pid_t pid = fork_flushed();
 
 	if (pid < 0) {
-		report(fn());
+		report(call_probe(p));
 		return;
 	}
 	if (pid == 0) {
-		report(fn());
+		report(call_probe(p));
 		fflush(stdout);
 		_exit(0);
 	}
-	report_child_end(pid);
+	report_child_end(pid, pass_signal);
 }
 
 static int
@@ -1925,7 +1873,7 @@ cmd_syscall(int argc UNUSED, char **argv)
 		fprintf(stderr, "\n");
 		return 2;
 	}
-	run_in_child(p->fn);
+	run_in_child(p, true);
 	return 0;
 }
 
@@ -1998,21 +1946,21 @@ io_tioclinux(void) /* ENOTTY */
 static int
 cmd_tiocsti(int argc UNUSED, char **argv UNUSED)
 {
-	run_in_child(io_tiocsti);
+	run_in_child(&(const struct syscall_probe){.fn = io_tiocsti}, true);
 	return 0;
 }
 
 static int
 cmd_tiocsti_high(int argc UNUSED, char **argv UNUSED)
 {
-	run_in_child(io_tiocsti_high);
+	run_in_child(&(const struct syscall_probe){.fn = io_tiocsti_high}, true);
 	return 0;
 }
 
 static int
 cmd_tioclinux(int argc UNUSED, char **argv UNUSED)
 {
-	run_in_child(io_tioclinux);
+	run_in_child(&(const struct syscall_probe){.fn = io_tioclinux}, true);
 	return 0;
 }
 
@@ -2058,7 +2006,8 @@ static int
 cmd_int80(int argc UNUSED, char **argv UNUSED)
 {
 #if defined(__x86_64__)
-	run_in_child(abi_int80);
+	/* Being killed is the expected answer here: report it, exit 0. */
+	run_in_child(&(const struct syscall_probe){.fn = abi_int80}, false);
 #else
 	printf("unsupported\n");
 #endif
@@ -2069,7 +2018,8 @@ static int
 cmd_x32(int argc UNUSED, char **argv UNUSED)
 {
 #if defined(__x86_64__)
-	run_in_child(abi_x32);
+	/* Being killed is the expected answer here: report it, exit 0. */
+	run_in_child(&(const struct syscall_probe){.fn = abi_x32}, false);
 #else
 	printf("unsupported\n");
 #endif
