@@ -99,7 +99,7 @@ format:
 # Debian packages: to build, to test, to lint.
 DEB_BUILD = gcc make pkg-config libc6-dev libseccomp-dev libcap-ng-dev libnl-3-dev \
 	    libnl-route-3-dev libjansson-dev
-DEB_TEST  = python3 procps iproute2
+DEB_TEST  = python3 procps
 DEB_LINT  = clang-format mandoc shellcheck
 deps:
 	@missing=""; for p in $(DEB_BUILD) $(DEB_TEST) $(DEB_LINT); do \

@@ -110,14 +110,12 @@ static const char *const seccomp_default_names[] = {
 	"ioctl",
 	/* sockets: socket, socketpair (rule) */
 	"accept", "accept4", "bind", "connect", "getpeername", "getsockname", "getsockopt",
-	"listen", "recvfrom", "recvmmsg", "recvmsg", "sendmmsg", "sendmsg", "sendto",
-	"setsockopt", "shutdown", "socket", "socketpair",
+	"listen", "recvfrom", "recvmmsg", "recvmsg", "sendmmsg", "sendmsg", "sendto", "setsockopt",
+	"shutdown", "socket", "socketpair",
 	/* System V and POSIX IPC, private to the jail's IPC namespace */
 	"mq_getsetattr", "mq_notify", "mq_open", "mq_timedreceive", "mq_timedsend", "mq_unlink",
-	"msgctl", "msgget", "msgrcv", "msgsnd", "semctl", "semget", "semop", "semtimedop",
-	"shmat", "shmctl", "shmdt", "shmget",
-	NULL,
-};
+	"msgctl", "msgget", "msgrcv", "msgsnd", "semctl", "semget", "semop", "semtimedop", "shmat",
+	"shmctl", "shmdt", "shmget", NULL};
 
 /*
  * The minimal policy, for plain computation: files, memory, time, signals,
@@ -162,18 +160,15 @@ static const char *const seccomp_minimal_names[] = {
 	/* identity and limits, read mostly; personality (rule) */
 	"capget", "getegid", "geteuid", "getgid", "getgroups", "getpgid", "getpgrp", "getpid",
 	"getppid", "getpriority", "getrandom", "getresgid", "getresuid", "getrlimit", "getrusage",
-	"getsid", "gettid", "getuid", "personality", "prctl", "prlimit64",
-	"sched_get_priority_max", "sched_get_priority_min", "sched_getaffinity", "sched_getparam",
-	"sched_getscheduler", "sched_yield", "setpgid", "setpriority", "setrlimit", "setsid",
-	"sysinfo", "uname",
+	"getsid", "gettid", "getuid", "personality", "prctl", "prlimit64", "sched_get_priority_max",
+	"sched_get_priority_min", "sched_getaffinity", "sched_getparam", "sched_getscheduler",
+	"sched_yield", "setpgid", "setpriority", "setrlimit", "setsid", "sysinfo", "uname",
 	/* devices: ioctl (guard program) */
 	"ioctl",
 	/* AF_UNIX sockets: socket, socketpair (rule) */
 	"accept", "accept4", "bind", "connect", "getpeername", "getsockname", "getsockopt",
 	"listen", "recvfrom", "recvmsg", "sendmsg", "sendto", "setsockopt", "shutdown", "socket",
-	"socketpair",
-	NULL,
-};
+	"socketpair", NULL};
 
 static const char *const seccomp_empty_names[] = {NULL};
 
@@ -273,7 +268,8 @@ seccomp_check_names(const struct jail_seccomp *s, struct jail_error *e)
 			int k = snprintf(bad + off, sizeof(bad) - off, "%s'%.64s' (%s list)",
 					 off ? ", " : "", v[i], list ? "deny" : "allow");
 			if (k > 0)
-				off = (size_t)k < sizeof(bad) - off ? off + (size_t)k : sizeof(bad) - 1;
+				off = (size_t)k < sizeof(bad) - off ? off + (size_t)k
+								    : sizeof(bad) - 1;
 		}
 	}
 	if (off)
@@ -401,8 +397,7 @@ seccomp_build_policy(const struct jail_seccomp *s, const struct seccomp_policy *
 	 * wins over everything, and allow replaces argument rules with an
 	 * unconditional allow. */
 	for (const char *const *n = p->names; *n && r == 0; n++) {
-		if (seccomp_in(s->deny, s->n_deny, *n) ||
-		    seccomp_in(s->allow, s->n_allow, *n))
+		if (seccomp_in(s->deny, s->n_deny, *n) || seccomp_in(s->allow, s->n_allow, *n))
 			continue;
 		int nr = seccomp_resolve(*n);
 		r = nr < 0 ? nr : seccomp_add_policy_rule(ctx, p, nr);
@@ -454,8 +449,7 @@ jail_filter_build(const struct jail_seccomp *s, struct jail_filter **ret, struct
 	if (!f)
 		return jerr(e, ENOMEM, "seccomp: filter");
 	/* The guard goes first: the policy may deny seccomp(2) itself. */
-	if (seccomp_in_names(p->names, "ioctl") &&
-	    !seccomp_in(s->deny, s->n_deny, "ioctl") &&
+	if (seccomp_in_names(p->names, "ioctl") && !seccomp_in(s->deny, s->n_deny, "ioctl") &&
 	    !seccomp_in(s->allow, s->n_allow, "ioctl")) {
 		r = seccomp_build_guard(act, &f->progs[f->n_progs], e);
 		if (r < 0)

@@ -64,6 +64,7 @@ expect_match "RLIMIT_FSIZE is enforced" 'File size limit exceeded|File too large
 
 # Python and bash are usable in the default profile.
 expect_eq "python3 runs" 1 "$(aj -- python3 -c 'print(1)')"
+# shellcheck disable=SC2016 # expanded by the jail's bash
 expect_eq "bash runs" 3 "$(aj -- bash -c 'echo $((1+2))')"
 
 # --help and the man page list the same options.

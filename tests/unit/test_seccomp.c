@@ -41,8 +41,8 @@
 /* A child's result: 0 for success, an errno, or R_KILLED + signal. */
 #define R_KILLED    1000
 #define KILLED(sig) (R_KILLED + (sig))
-#define R_SETUP	    255 /* the filter could not be loaded */
-#define R_WRONG	    254 /* a multi-step check saw something unexpected */
+#define R_SETUP	    255	 /* the filter could not be loaded */
+#define R_WRONG	    254	 /* a multi-step check saw something unexpected */
 #define ALLOWED	    (-1) /* expectation: the same result as without a filter */
 
 static const char *
@@ -510,8 +510,8 @@ has_amd64(json_t *arches)
 	json_array_foreach(arches, i, a)
 	{
 		const char *s = json_string_value(a);
-		if (s && (!strcmp(s, "amd64") || !strcmp(s, "x86_64") ||
-			  !strcmp(s, "SCMP_ARCH_X86_64")))
+		if (s &&
+		    (!strcmp(s, "amd64") || !strcmp(s, "x86_64") || !strcmp(s, "SCMP_ARCH_X86_64")))
 			return true;
 	}
 	return false;
@@ -610,13 +610,36 @@ count(const char *const *names)
 }
 
 static const char *const further_denials[] = {
-	"io_uring_setup",  "io_uring_enter", "io_uring_register", "userfaultfd", "keyctl",
-	"add_key",	   "request_key",    "perf_event_open",	  "bpf",	 "clone3",
-	"unshare",	   "setns",	     "mount",		  "umount2",	 "pivot_root",
-	"chroot",	   "ptrace",	     "process_vm_readv",  "process_vm_writev",
-	"kexec_load",	   "init_module",    "finit_module",	  "delete_module",
-	"reboot",	   "swapon",	     "acct",		  "settimeofday", "modify_ldt",
-	"open_by_handle_at", NULL,
+	"io_uring_setup",
+	"io_uring_enter",
+	"io_uring_register",
+	"userfaultfd",
+	"keyctl",
+	"add_key",
+	"request_key",
+	"perf_event_open",
+	"bpf",
+	"clone3",
+	"unshare",
+	"setns",
+	"mount",
+	"umount2",
+	"pivot_root",
+	"chroot",
+	"ptrace",
+	"process_vm_readv",
+	"process_vm_writev",
+	"kexec_load",
+	"init_module",
+	"finit_module",
+	"delete_module",
+	"reboot",
+	"swapon",
+	"acct",
+	"settimeofday",
+	"modify_ldt",
+	"open_by_handle_at",
+	NULL,
 };
 
 static void
@@ -756,6 +779,37 @@ test_api(void)
 	tap_ok(r == 0 && f == NULL && jail_filter_len(NULL) == 0 && seccomp_filter_apply(NULL) == 0,
 	       "disabled_for_tests: no filter; length 0; loading NULL loads nothing");
 	jail_filter_free(NULL);
+}
+
+/* The libseccomp 2.5 behaviour that seccomp.c is built around (see its
+ * header comment): rules for one syscall with and without conditions fold
+ * into the unconditional one, whatever the order and the actions, and a rule
+ * with the default action is refused. */
+static void
+test_libseccomp_folding(void)
+{
+	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ERRNO(EPERM));
+	int a = seccomp_rule_add(ctx, SCMP_ACT_KILL_PROCESS, SCMP_SYS(ioctl), 1,
+				 SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, TIOCSTI));
+	int b = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 0);
+	int c = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(ioctl), 1,
+				 SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, TIOCLINUX));
+	int st = 0;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		alarm(30);
+		if (seccomp_load(ctx) < 0)
+			syscall(SYS_exit_group, R_SETUP);
+		syscall(SYS_exit_group, try_tiocsti());
+	}
+	waitpid(pid, &st, 0);
+	seccomp_release(ctx);
+	tap_ok(a == 0 && b == 0 && WIFEXITED(st) && WEXITSTATUS(st) == ENOTTY,
+	       "libseccomp: conditional KILL + unconditional ALLOW on ioctl both succeed and "
+	       "TIOCSTI gets through (%s): hence the separate guard program",
+	       WIFEXITED(st) ? RSTR(WEXITSTATUS(st)) : RSTR(KILLED(WTERMSIG(st))));
+	tap_ok(c == -EACCES, "libseccomp: a rule with the default action is refused (%d)", c);
 }
 
 /* --- 2. behaviour ----------------------------------------------------- */
@@ -998,15 +1052,15 @@ test_programs(void)
 	} progs[] = {
 		{"bash + coreutils", JAIL_SECCOMP_POLICY_DEFAULT, sh_argv},
 		{"bash + coreutils", JAIL_SECCOMP_POLICY_MINIMAL, sh_argv},
-		{"python3 (threads, subprocess, sockets, files, asyncio, multiprocessing)", JAIL_SECCOMP_POLICY_DEFAULT,
-		 py_default},
-		{"python3 (threads, subprocess, socketpair, files, asyncio, multiprocessing)", JAIL_SECCOMP_POLICY_MINIMAL,
-		 py_minimal},
+		{"python3 (threads, subprocess, sockets, files, asyncio, multiprocessing)",
+		 JAIL_SECCOMP_POLICY_DEFAULT, py_default},
+		{"python3 (threads, subprocess, socketpair, files, asyncio, multiprocessing)",
+		 JAIL_SECCOMP_POLICY_MINIMAL, py_minimal},
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(progs); i++) {
-		const char *pname = progs[i].policy == JAIL_SECCOMP_POLICY_DEFAULT ? "default"
-										    : "minimal";
+		const char *pname =
+			progs[i].policy == JAIL_SECCOMP_POLICY_DEFAULT ? "default" : "minimal";
 		if (access(progs[i].argv[0], X_OK) != 0) {
 			tap_skip("%s, action kill: %s: %s not installed", pname, progs[i].what,
 				 progs[i].argv[0]);
@@ -1091,6 +1145,7 @@ main(void)
 {
 	test_parity();
 	test_api();
+	test_libseccomp_folding();
 	test_checks();
 	test_actions_and_lists();
 	test_programs();
