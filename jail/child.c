@@ -156,19 +156,15 @@ exec_search(const struct child_ctx *x)
 			memcpy(buf + dlen + 1, name, nlen + 1);
 			execve(buf, argv, x->envp);
 			switch (errno) {
-			case EACCES:
-				eacces = true;
-				break;
+			case EACCES: eacces = true; break;
 			case ENOENT:
 			case ENOTDIR:
 			case ESTALE:
 			case ENODEV:
 			case ETIMEDOUT:
 			case ELOOP:
-			case ENAMETOOLONG:
-				break;
-			default:
-				return errno; /* found, but it cannot be run */
+			case ENAMETOOLONG: break;
+			default: return errno; /* found, but it cannot be run */
 			}
 		}
 		if (*end == '\0')

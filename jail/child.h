@@ -35,9 +35,9 @@ struct jail_msg {
 /* Everything the child needs, prepared by the parent before clone. */
 struct child_ctx {
 	const struct jail_config *c;
-	const struct mount_plan *plan; /* NULL without a mount namespace */
+	const struct mount_plan *plan;	  /* NULL without a mount namespace */
 	const struct jail_filter *filter; /* NULL = none (tests only) */
-	int sync_fd;		       /* to the parent; -1 in exec mode (errors to stderr) */
+	int sync_fd;			  /* to the parent; -1 in exec mode (errors to stderr) */
 	int stdio[3];
 	uint32_t run_uid, run_gid; /* the ids as the jail sees them */
 	bool userns, netns, utsns, pidns;

@@ -100,9 +100,8 @@ static void
 add_bind(struct builder *b, const char *src, const char *target, bool ro)
 {
 	struct stat st;
-	struct mount_op *op =
-		add(b, MOP_BIND, staged(b, target),
-		    fmt("%s -> %s (bind,%s)", src, target, ro ? "ro" : "rw"));
+	struct mount_op *op = add(b, MOP_BIND, staged(b, target),
+				  fmt("%s -> %s (bind,%s)", src, target, ro ? "ro" : "rw"));
 	if (!op)
 		return;
 	set_str(b, &op->src, strdup(src));
@@ -153,8 +152,8 @@ add_file(struct builder *b, const char *target, char *content)
 static void
 add_system_dirs(struct builder *b)
 {
-	static const char *const dirs[] = {"/usr", "/bin", "/sbin", "/lib", "/lib64", "/lib32",
-					   "/libx32"};
+	static const char *const dirs[] = {"/usr",   "/bin",   "/sbin",	 "/lib",
+					   "/lib64", "/lib32", "/libx32"};
 	for (size_t i = 0; i < ARRAY_SIZE(dirs); i++) {
 		struct stat st;
 		char link[PATH_MAX];
@@ -227,13 +226,13 @@ static void
 add_etc(struct builder *b, const struct jail_config *c)
 {
 	static const char *const files[] = {
-		"resolv.conf", "nsswitch.conf", "host.conf",   "gai.conf",	"services",
-		"protocols",   "ld.so.cache",	"ld.so.conf",  "localtime",	"timezone",
-		"mime.types",  "bash.bashrc",	"profile",     "inputrc",	"shells",
+		"resolv.conf", "nsswitch.conf",	 "host.conf",  "gai.conf",  "services",
+		"protocols",   "ld.so.cache",	 "ld.so.conf", "localtime", "timezone",
+		"mime.types",  "bash.bashrc",	 "profile",    "inputrc",   "shells",
 		"os-release",  "debian_version",
 	};
-	static const char *const dirs[] = {"ssl", "ca-certificates", "alternatives",
-					   "ld.so.conf.d", "profile.d"};
+	static const char *const dirs[] = {"ssl", "ca-certificates", "alternatives", "ld.so.conf.d",
+					   "profile.d"};
 	const char *host = c->hostname ? c->hostname : JAIL_DEFAULT_HOSTNAME;
 
 	add_file(b, "/etc/passwd",
@@ -241,8 +240,7 @@ add_etc(struct builder *b, const struct jail_config *c)
 		     "jail:x:%u:%u:agentjail:/workspace:/bin/sh\n"
 		     "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n",
 		     b->uid, b->gid));
-	add_file(b, "/etc/group",
-		 fmt("root:x:0:\njail:x:%u:\nnogroup:x:65534:\n", b->gid));
+	add_file(b, "/etc/group", fmt("root:x:0:\njail:x:%u:\nnogroup:x:65534:\n", b->gid));
 	add_file(b, "/etc/hosts",
 		 fmt("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
 		     "127.0.1.1\t%s\n",
@@ -296,8 +294,8 @@ add_dev(struct builder *b, const struct jail_config *c)
 
 	op = add(b, MOP_TMPFS, staged(b, "/dev"), strdup("tmpfs -> /dev"));
 	if (op) {
-		set_str(b, &op->data, fmt("mode=0755,size=64k,nr_inodes=64,uid=%u,gid=%u", b->uid,
-					  b->gid));
+		set_str(b, &op->data,
+			fmt("mode=0755,size=64k,nr_inodes=64,uid=%u,gid=%u", b->uid, b->gid));
 		op->flags = MS_NOSUID | MS_NOEXEC;
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(nodes); i++) {
@@ -340,9 +338,9 @@ static void
 add_proc(struct builder *b)
 {
 	static const char *const mask_files[] = {
-		"kcore",      "keys",	       "timer_list", "sched_debug", "sysrq-trigger",
-		"kallsyms",   "latency_stats", "timer_stats", "kpagecount", "kpageflags",
-		"kpagecgroup", "config.gz",
+		"kcore",	 "keys",       "timer_list",	"sched_debug",
+		"sysrq-trigger", "kallsyms",   "latency_stats", "timer_stats",
+		"kpagecount",	 "kpageflags", "kpagecgroup",	"config.gz",
 	};
 	static const char *const mask_dirs[] = {"acpi", "scsi", "asound", "firmware"};
 	static const char *const ro_dirs[] = {"sys", "irq", "bus", "fs"};
@@ -395,8 +393,8 @@ mount_plan_build(const struct jail_config *c, uint32_t run_uid, uint32_t run_gid
 
 	op = add(&b, MOP_TMPFS, strdup(root), strdup("tmpfs -> / (root)"));
 	if (op) {
-		set_str(&b, &op->data, fmt("mode=0755,size=1m,nr_inodes=4096,uid=%u,gid=%u",
-					   run_uid, run_gid));
+		set_str(&b, &op->data,
+			fmt("mode=0755,size=1m,nr_inodes=4096,uid=%u,gid=%u", run_uid, run_gid));
 		op->flags = MS_NOSUID | MS_NODEV;
 	}
 	if (c->rootfs) {
@@ -435,9 +433,7 @@ mount_plan_build(const struct jail_config *c, uint32_t run_uid, uint32_t run_gid
 			add_tmpfs(&b, m->target, m->size ? m->size : JAIL_TMPFS_DEFAULT_SIZE,
 				  m->mode ? m->mode : 0755, m->readonly, 0);
 			break;
-		case JAIL_MOUNT_SYMLINK:
-			add_symlink(&b, m->source, m->target);
-			break;
+		case JAIL_MOUNT_SYMLINK: add_symlink(&b, m->source, m->target); break;
 		}
 	}
 	op = add(&b, MOP_PIVOT, strdup(root), strdup("/"));
@@ -476,17 +472,12 @@ mount_op_step(enum mount_op_kind k)
 	case MOP_PROC:
 	case MOP_DEVPTS:
 	case MOP_MASK_FILE:
-	case MOP_MASK_DIR:
-		return "mount";
-	case MOP_SYMLINK:
-		return "symlink";
-	case MOP_FILE:
-		return "write";
+	case MOP_MASK_DIR: return "mount";
+	case MOP_SYMLINK: return "symlink";
+	case MOP_FILE: return "write";
 	case MOP_READONLY:
-	case MOP_SETATTR:
-		return "remount";
-	case MOP_PIVOT:
-		return "pivot_root";
+	case MOP_SETATTR: return "remount";
+	case MOP_PIVOT: return "pivot_root";
 	}
 	return "mount";
 }
@@ -614,8 +605,7 @@ apply_one(const struct mount_op *op)
 	case MOP_MASK_DIR:
 		if (!exists(op->dst))
 			return 0;
-		if (mount("tmpfs", op->dst, "tmpfs",
-			  MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+		if (mount("tmpfs", op->dst, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
 			  "size=4k,nr_inodes=2,mode=0555") < 0)
 			return -errno;
 		return 0;
@@ -627,8 +617,7 @@ apply_one(const struct mount_op *op)
 		return set_attr(op->dst, true,
 				MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
 					MOUNT_ATTR_NOEXEC);
-	case MOP_SETATTR:
-		return set_attr(op->dst, false, op->attr);
+	case MOP_SETATTR: return set_attr(op->dst, false, op->attr);
 	case MOP_PIVOT:
 		/* pivot_root(".", "."): the old root ends up on top of the new
 		 * one and is detached at once, never visible by name. */
@@ -640,7 +629,8 @@ apply_one(const struct mount_op *op)
 			return -errno;
 		if (chdir("/") < 0)
 			return -errno;
-		return set_attr("/", false, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
+		return set_attr("/", false,
+				MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
 	}
 	return -EINVAL;
 }

@@ -15,17 +15,17 @@
  * allocates nothing.
  */
 enum mount_op_kind {
-	MOP_TMPFS,	/* mount a tmpfs at dst (created, with parents) */
-	MOP_BIND,	/* bind src at dst, then set attr */
-	MOP_PROC,	/* fresh procfs at dst */
-	MOP_DEVPTS,	/* new devpts instance at dst */
-	MOP_SYMLINK,	/* symlink dst -> src */
-	MOP_FILE,	/* create dst holding the text src */
-	MOP_MASK_FILE,	/* bind src (the jail's /dev/null) over dst, if dst exists */
-	MOP_MASK_DIR,	/* an empty read-only tmpfs over dst, if dst exists */
-	MOP_READONLY,	/* dst, if it exists, made read-only (recursively) */
-	MOP_SETATTR,	/* mount attributes of the mount at dst (not recursive) */
-	MOP_PIVOT,	/* pivot_root into dst, detach the old root, root read-only */
+	MOP_TMPFS,     /* mount a tmpfs at dst (created, with parents) */
+	MOP_BIND,      /* bind src at dst, then set attr */
+	MOP_PROC,      /* fresh procfs at dst */
+	MOP_DEVPTS,    /* new devpts instance at dst */
+	MOP_SYMLINK,   /* symlink dst -> src */
+	MOP_FILE,      /* create dst holding the text src */
+	MOP_MASK_FILE, /* bind src (the jail's /dev/null) over dst, if dst exists */
+	MOP_MASK_DIR,  /* an empty read-only tmpfs over dst, if dst exists */
+	MOP_READONLY,  /* dst, if it exists, made read-only (recursively) */
+	MOP_SETATTR,   /* mount attributes of the mount at dst (not recursive) */
+	MOP_PIVOT,     /* pivot_root into dst, detach the old root, root read-only */
 };
 
 struct mount_op {

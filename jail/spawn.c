@@ -89,8 +89,7 @@ env_add(char **envp, size_t *n, char *entry)
 }
 
 static int
-build_env(const struct jail_config *c, struct jail *j, const char **ret_path,
-	  struct jail_error *e)
+build_env(const struct jail_config *c, struct jail *j, const char **ret_path, struct jail_error *e)
 {
 	static char path[] = "PATH=" JAIL_DEFAULT_PATH;
 	static char home_ws[] = "HOME=/workspace", home_root[] = "HOME=/";
@@ -125,8 +124,8 @@ build_env(const struct jail_config *c, struct jail *j, const char **ret_path,
 }
 
 static const int rlimit_resource[JAIL_RL_COUNT] = {
-	[JAIL_RL_AS] = RLIMIT_AS,	    [JAIL_RL_CORE] = RLIMIT_CORE,
-	[JAIL_RL_CPU] = RLIMIT_CPU,	    [JAIL_RL_FSIZE] = RLIMIT_FSIZE,
+	[JAIL_RL_AS] = RLIMIT_AS,	  [JAIL_RL_CORE] = RLIMIT_CORE,
+	[JAIL_RL_CPU] = RLIMIT_CPU,	  [JAIL_RL_FSIZE] = RLIMIT_FSIZE,
 	[JAIL_RL_NOFILE] = RLIMIT_NOFILE, [JAIL_RL_NPROC] = RLIMIT_NPROC,
 	[JAIL_RL_STACK] = RLIMIT_STACK,
 };
@@ -323,7 +322,8 @@ jail_start(const struct jail_config *c, const struct jail_filter *f, const struc
 	if (r < 0)
 		return r;
 	if (!f && !c->seccomp.disabled_for_tests)
-		return jerr_plain(e, EINVAL, "no seccomp filter given (refusing to run unfiltered)");
+		return jerr_plain(e, EINVAL,
+				  "no seccomp filter given (refusing to run unfiltered)");
 
 	struct jail *j = calloc(1, sizeof(*j));
 	if (!j)
@@ -515,7 +515,8 @@ fill_result(struct jail *j, const siginfo_t *si, const struct rusage *ru)
 
 	memset(res, 0, sizeof(*res));
 	res->wall_us = now_us() - j->t_start;
-	res->cpu_user_us = (uint64_t)ru->ru_utime.tv_sec * 1000000u + (uint64_t)ru->ru_utime.tv_usec;
+	res->cpu_user_us =
+		(uint64_t)ru->ru_utime.tv_sec * 1000000u + (uint64_t)ru->ru_utime.tv_usec;
 	res->cpu_system_us =
 		(uint64_t)ru->ru_stime.tv_sec * 1000000u + (uint64_t)ru->ru_stime.tv_usec;
 	res->max_rss_kib = (uint64_t)ru->ru_maxrss;
@@ -548,8 +549,8 @@ fill_result(struct jail *j, const siginfo_t *si, const struct rusage *ru)
 		res->exit_code = 128 + SIGKILL;
 	} else {
 		/* PID 1 ended without a word: killed from outside, or crashed. */
-		res->termination = si->si_code == CLD_EXITED ? JAIL_TERM_SETUP_FAILED
-							     : JAIL_TERM_SIGNAL;
+		res->termination =
+			si->si_code == CLD_EXITED ? JAIL_TERM_SETUP_FAILED : JAIL_TERM_SIGNAL;
 		res->signal = si->si_code == CLD_EXITED ? 0 : si->si_status;
 		res->exit_code = res->signal ? 128 + res->signal : JAIL_EXIT_SETUP;
 		if (!res->signal)
@@ -688,7 +689,8 @@ jail_exec(const struct jail_config *c, const struct jail_filter *f, struct jail_
 				  "exec mode cannot give the calling process a new pid or time "
 				  "namespace (add --disable_clone_newpid)");
 	if (!f && !c->seccomp.disabled_for_tests)
-		return jerr_plain(e, EINVAL, "no seccomp filter given (refusing to run unfiltered)");
+		return jerr_plain(e, EINVAL,
+				  "no seccomp filter given (refusing to run unfiltered)");
 
 	const char *rt = c->runtime_dir ? c->runtime_dir : JAIL_DEFAULT_RUNTIME_DIR;
 	r = uidalloc_acquire(rt, c->host_id_min, c->host_id_max, c->host_uid, &j.lease, e);

@@ -122,8 +122,8 @@ uidalloc_acquire(const char *runtime_dir, uint32_t lo, uint32_t hi, uint32_t wan
 		if (r != -EAGAIN)
 			return jerr(e, -r, "lock host uid %u in %s", id, path);
 	}
-	return jerr_plain(e, EAGAIN, "no free host uid in %u-%u: every one is in use by a jail",
-			  lo, hi);
+	return jerr_plain(e, EAGAIN, "no free host uid in %u-%u: every one is in use by a jail", lo,
+			  hi);
 }
 
 void

@@ -24,8 +24,7 @@
 
 static int verbosity;
 
-static void __attribute__((format(printf, 1, 2)))
-say(const char *fmt, ...)
+static void __attribute__((format(printf, 1, 2))) say(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -92,12 +91,15 @@ write_report(const char *path, const struct jail_result *r, const struct jail_er
 			    json_integer(setup ? JAIL_EXIT_SETUP : jail_result_exit_status(r)));
 	json_object_set_new(o, "termination", json_string(jail_termination_name(t)));
 	json_object_set_new(o, "exit_code",
-			    !setup && t == JAIL_TERM_EXIT ? json_integer(r->exit_code) : json_null());
-	json_object_set_new(o, "signal", !setup && r->signal ? json_integer(r->signal) : json_null());
+			    !setup && t == JAIL_TERM_EXIT ? json_integer(r->exit_code)
+							  : json_null());
+	json_object_set_new(o, "signal",
+			    !setup && r->signal ? json_integer(r->signal) : json_null());
 	json_object_set_new(o, "timed_out", json_boolean(!setup && t == JAIL_TERM_TIMEOUT));
 	json_object_set_new(o, "oom_killed", json_boolean(!setup && r->oom_killed));
 	json_object_set_new(o, "wall_time_ms", json_real(setup ? 0 : (double)r->wall_us / 1000.0));
-	json_object_set_new(o, "cpu_user_ms", json_real(setup ? 0 : (double)r->cpu_user_us / 1000.0));
+	json_object_set_new(o, "cpu_user_ms",
+			    json_real(setup ? 0 : (double)r->cpu_user_us / 1000.0));
 	json_object_set_new(o, "cpu_system_ms",
 			    json_real(setup ? 0 : (double)r->cpu_system_us / 1000.0));
 	json_object_set_new(o, "max_rss_kib", json_integer(setup ? 0 : (json_int_t)r->max_rss_kib));
@@ -237,7 +239,8 @@ run_listen(struct cli_opts *o, const struct jail_filter *f)
 		pfd[0] = (struct pollfd){.fd = lfd, .events = n < cap ? POLLIN : 0};
 		uint64_t now = now_us(), next = 0;
 		for (size_t i = 0; i < n; i++) {
-			pfd[1 + i] = (struct pollfd){.fd = jail_pidfd(conns[i].j), .events = POLLIN};
+			pfd[1 + i] =
+				(struct pollfd){.fd = jail_pidfd(conns[i].j), .events = POLLIN};
 			uint64_t d = jail_deadline_us(conns[i].j);
 			if (d && (!next || d < next))
 				next = d;
@@ -362,7 +365,8 @@ main(int argc, char **argv)
 	switch (o.mode) {
 	case CLI_MODE_RERUN: rc = run_rerun(&o, f); break;
 	case CLI_MODE_LISTEN: rc = run_listen(&o, f); break;
-	case CLI_MODE_EXECVE: rc = jail_exec(&o.config, f, &e);
+	case CLI_MODE_EXECVE:
+		rc = jail_exec(&o.config, f, &e);
 		/* jail_exec returns only on failure */
 		say("%s", e.msg);
 		rc = JAIL_EXIT_SETUP;

@@ -148,8 +148,9 @@ cli_usage(FILE *out)
 			snprintf(lead + n, sizeof(lead) - (size_t)n, " %s", o->arg);
 		fprintf(out, "%s\n\t%s\n", lead, o->help);
 	}
-	fprintf(out, "\nExit status: the command's; 128+N if it was killed by signal N; %d if the\n"
-		     "time limit ended it; %d if the jail could not be built.\n",
+	fprintf(out,
+		"\nExit status: the command's; 128+N if it was killed by signal N; %d if the\n"
+		"time limit ended it; %d if the jail could not be built.\n",
 		JAIL_EXIT_TIMEOUT, JAIL_EXIT_SETUP);
 }
 
@@ -427,7 +428,8 @@ cli_parse(int argc, char **argv, struct cli_opts *o, struct jail_error *e)
 		else if (opt == '?') {
 			const char *bad = argv[optind - 1];
 			if (optopt && optopt < 0x100 && strchr(SHORTOPTS, optopt))
-				return jerr_plain(e, EINVAL, "option -%c needs an argument", optopt);
+				return jerr_plain(e, EINVAL, "option -%c needs an argument",
+						  optopt);
 			if (optopt >= 0x100)
 				return jerr_plain(e, EINVAL, "option --%s needs an argument",
 						  long_name(optopt));

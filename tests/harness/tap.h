@@ -15,8 +15,7 @@
 
 static int tap_failed;
 
-static inline void __attribute__((format(printf, 2, 3)))
-tap_ok(int cond, const char *fmt, ...)
+static inline void __attribute__((format(printf, 2, 3))) tap_ok(int cond, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -30,8 +29,7 @@ tap_ok(int cond, const char *fmt, ...)
 	fflush(stdout);
 }
 
-static inline void __attribute__((format(printf, 1, 2)))
-tap_skip(const char *fmt, ...)
+static inline void __attribute__((format(printf, 1, 2))) tap_skip(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -43,8 +41,7 @@ tap_skip(const char *fmt, ...)
 	fflush(stdout);
 }
 
-static inline void __attribute__((format(printf, 1, 2)))
-tap_diag(const char *fmt, ...)
+static inline void __attribute__((format(printf, 1, 2))) tap_diag(const char *fmt, ...)
 {
 	va_list ap;
 

@@ -53,16 +53,18 @@ main(void)
 		       o.config.time_limit_ms == 5000 && strcmp(o.config.hostname, "box") == 0 &&
 		       strcmp(o.config.cwd, "/tmp") == 0,
 	       "-t seconds, -H, -D");
-	tap_ok(PARSE("-R", "/usr/share:/s", "-B", "/srv", "-T", "/t", "-s", "/a:/b", "--", "x") == 0 &&
+	tap_ok(PARSE("-R", "/usr/share:/s", "-B", "/srv", "-T", "/t", "-s", "/a:/b", "--", "x") ==
+			       0 &&
 		       o.config.n_mounts == 4 && o.config.mounts[0].readonly &&
-		       strcmp(o.config.mounts[0].target, "/s") == 0 && !o.config.mounts[1].readonly &&
+		       strcmp(o.config.mounts[0].target, "/s") == 0 &&
+		       !o.config.mounts[1].readonly &&
 		       strcmp(o.config.mounts[1].target, "/srv") == 0 &&
 		       o.config.mounts[2].kind == JAIL_MOUNT_TMPFS &&
 		       o.config.mounts[3].kind == JAIL_MOUNT_SYMLINK &&
 		       strcmp(o.config.mounts[3].source, "/a") == 0,
 	       "-R SRC:DST, -B SRC, -T DST, -s SRC:DST in order");
-	tap_ok(PARSE("--rlimit_as", "64", "--rlimit_fsize", "2", "--rlimit_cpu", "7", "--rlimit_nofile",
-		     "max", "--", "x") == 0 &&
+	tap_ok(PARSE("--rlimit_as", "64", "--rlimit_fsize", "2", "--rlimit_cpu", "7",
+		     "--rlimit_nofile", "max", "--", "x") == 0 &&
 		       o.config.rlimits[JAIL_RL_AS].value == 64ull << 20 &&
 		       o.config.rlimits[JAIL_RL_FSIZE].value == 2ull << 20 &&
 		       o.config.rlimits[JAIL_RL_CPU].value == 7 &&
@@ -86,14 +88,14 @@ main(void)
 	tap_ok(PARSE("-N", "--", "x") == 0 && o.config.net == JAIL_NET_HOST &&
 		       !(o.config.namespaces & JAIL_NS_NET),
 	       "-N: host network");
-	tap_ok(PARSE("--disable_clone_newpid", "--disable_proc", "--disable_clone_newipc", "--", "x") ==
-			       0 &&
+	tap_ok(PARSE("--disable_clone_newpid", "--disable_proc", "--disable_clone_newipc", "--",
+		     "x") == 0 &&
 		       !(o.config.namespaces & (JAIL_NS_PID | JAIL_NS_IPC)) && !o.config.proc,
 	       "--disable_clone_new*, --disable_proc");
-	tap_ok(PARSE("--cgroup_mem_max", "64M", "--cgroup_pids_max", "32", "--cgroup_cpu_ms_per_sec",
-		     "250", "--", "x") == 0 &&
-		       o.config.cgroup.memory_max == 64ull << 20 && o.config.cgroup.pids_max == 32 &&
-		       o.config.cgroup.cpu_ms_per_sec == 250,
+	tap_ok(PARSE("--cgroup_mem_max", "64M", "--cgroup_pids_max", "32",
+		     "--cgroup_cpu_ms_per_sec", "250", "--", "x") == 0 &&
+		       o.config.cgroup.memory_max == 64ull << 20 &&
+		       o.config.cgroup.pids_max == 32 && o.config.cgroup.cpu_ms_per_sec == 250,
 	       "cgroup options (bytes with suffixes, count, ms per second)");
 	tap_ok(PARSE("-p", "9000", "--", "x") == 0 && o.mode == CLI_MODE_LISTEN && o.port == 9000,
 	       "--port implies --mode l");

@@ -75,8 +75,10 @@ main(void)
 		       strstr(e.msg, "overlaps") && strstr(e.msg, "line 3") &&
 		       strstr(e.msg, "bob:1500000:65536"),
 	       "a range overlapping /etc/subuid is refused, naming the line");
-	tap_ok(uidalloc_check_subids(su, sg, 2000000, 2999999, &e) == 0, "a range clear of them is fine");
-	tap_ok(uidalloc_check_subids(su, sg, 165535, 165535, &e) < 0, "the last id of a range counts");
+	tap_ok(uidalloc_check_subids(su, sg, 2000000, 2999999, &e) == 0,
+	       "a range clear of them is fine");
+	tap_ok(uidalloc_check_subids(su, sg, 165535, 165535, &e) < 0,
+	       "the last id of a range counts");
 	tap_ok(uidalloc_check_subids(su, sg, 165536, 165536, &e) == 0, "one past it does not");
 
 	unlink(su);
