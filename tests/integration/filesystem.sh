@@ -96,3 +96,15 @@ expect_eq "--chroot: read-only" EROFS "$("$AJ" -q -c "$TMPD/rootfs" -- /bin/ajpr
 # Nothing of the jail is left on the host.
 left=$(grep -c agentjail /proc/self/mountinfo)
 expect_eq "no mount of agentjail's is left in the host's mount table" 0 "$left"
+
+# A host directory as the workspace (and /tmp), named by the profile.
+mkdir -p "$TMPD/ws" "$TMPD/tmpdir"
+chmod 777 "$TMPD/ws" "$TMPD/tmpdir"
+cat >"$TMPD/hostdir.json" <<JSON
+{"format": 1, "workspace": {"host_dir": "$TMPD/ws"}, "tmp": {"host_dir": "$TMPD/tmpdir"}}
+JSON
+aj --profile "$TMPD/hostdir.json" -- sh -c 'echo kept > /workspace/out; echo t > /tmp/t'
+expect_eq "workspace.host_dir: what the jail writes stays on the host" kept "$(cat "$TMPD/ws/out" 2>/dev/null)"
+expect_eq "tmp.host_dir: likewise for /tmp" t "$(cat "$TMPD/tmpdir/t" 2>/dev/null)"
+expect_eq "... owned by the jail's host uid, not root" 1 \
+	"$(stat -c %u "$TMPD/ws/out" | awk '{print ($1 >= 1000000)}')"

@@ -134,3 +134,14 @@ kill -TERM "$p"
 wait "$p"
 expect_eq "-Ml serves a jail per connection, stdio on the socket" \
 	"uid=1000 euid=1000 gid=1000 egid=1000 groups=" "$out"
+
+# The jail's PID 1 is out of the command's reach, even without the seccomp
+# filter (which refuses ptrace and process_vm_* anyway): it is not dumpable.
+nf() { aj --testonly_no_seccomp -- "$@" 2>/dev/null; }
+expect_eq "PID 1 cannot be ptraced from inside (no filter)" EPERM "$(nf /ajprobe ptrace-attach 1)"
+expect_eq "PID 1's memory cannot be read (no filter)" EPERM "$(nf /ajprobe vm-read 1)"
+expect_eq "PID 1's /proc/1/mem cannot be opened" EACCES "$(nf /ajprobe read /proc/1/mem)"
+expect_eq "PID 1's fds cannot be listed" EACCES "$(nf /ajprobe ls /proc/1/fd)"
+# shellcheck disable=SC2016 # expanded by the jail's shell
+expect_eq "control: a process of the command's own can be ptraced" ok \
+	"$(nf sh -c 'sleep 5 & /ajprobe ptrace-attach $!; kill $!')"
