@@ -182,6 +182,18 @@ exec_command(const struct child_ctx *x)
 
 	if (x->alarm_s)
 		alarm(x->alarm_s); /* survives execve: exec mode's time limit */
+	/* At the memory limit the kernel kills the command, not PID 1 (only
+	 * raising the score is allowed unprivileged; no /proc, no matter).
+	 * PID 1's non-dumpable flag, inherited, makes /proc/self root's: this
+	 * process may be dumpable again (execve decides anew anyway), nothing
+	 * else runs in the jail yet. */
+	if (!x->exec_direct)
+		prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+	int oom = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+	if (oom >= 0) {
+		(void)!write(oom, "1000", 4);
+		close(oom);
+	}
 	/* The filter goes on last: from here on only the command's own
 	 * system calls are made, and they are what it is meant to limit. */
 	r = seccomp_filter_apply(x->filter);

@@ -63,6 +63,8 @@ jail_config_free(struct jail_config *c)
 	free_strv(c->seccomp.deny, c->seccomp.n_deny);
 	free_strv(c->argv, c->argc);
 	free(c->runtime_dir);
+	free(c->cgroup.cpuset);
+	free_strv(c->cgroup.io_max, c->cgroup.n_io_max);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -183,6 +185,74 @@ jail_config_add_syscall(struct jail_seccomp *s, bool allow, const char *name, st
 	nv[(*n)++] = copy;
 	*v = nv;
 	return 0;
+}
+
+bool
+jail_cpuset_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 256 || !isdigit((unsigned char)s[0]) || !isdigit((unsigned char)s[n - 1]))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!isdigit((unsigned char)s[i]) && s[i] != ',' && s[i] != '-')
+			return false;
+	return !strstr(s, ",,") && !strstr(s, "--") && !strstr(s, ",-") && !strstr(s, "-,");
+}
+
+bool
+jail_io_max_ok(const char *s)
+{
+	static const char *const keys[] = {"rbps=", "wbps=", "riops=", "wiops="};
+	unsigned maj, min;
+	int n = 0;
+
+	if (strlen(s) > 256 || sscanf(s, "%u:%u%n", &maj, &min, &n) != 2 || s[n] != ' ')
+		return false;
+	for (const char *p = s + n; *p;) {
+		if (*p++ != ' ')
+			return false;
+		size_t k = 0;
+		while (k < ARRAY_SIZE(keys) && strncmp(p, keys[k], strlen(keys[k])) != 0)
+			k++;
+		if (k == ARRAY_SIZE(keys))
+			return false;
+		p += strlen(keys[k]);
+		if (strncmp(p, "max", 3) == 0 && (p[3] == ' ' || !p[3]))
+			p += 3;
+		else if (isdigit((unsigned char)*p))
+			while (isdigit((unsigned char)*p))
+				p++;
+		else
+			return false;
+	}
+	return true;
+}
+
+int
+jail_config_add_io_max(struct jail_config *c, const char *line, struct jail_error *e)
+{
+	struct jail_cgroup_limits *l = &c->cgroup;
+
+	if (l->n_io_max >= JAIL_MAX_IO_MAX)
+		return jerr_plain(e, E2BIG, "too many io.max lines (at most %d)", JAIL_MAX_IO_MAX);
+	char *copy = xstrdup_n(line, 256);
+	char **v = copy ? realloc(l->io_max, (l->n_io_max + 1) * sizeof(*v)) : NULL;
+	if (!v) {
+		free(copy);
+		return jerr(e, ENOMEM, "add io.max line");
+	}
+	v[l->n_io_max++] = copy;
+	l->io_max = v;
+	return 0;
+}
+
+void
+jail_config_clear_io_max(struct jail_config *c)
+{
+	free_strv(c->cgroup.io_max, c->cgroup.n_io_max);
+	c->cgroup.io_max = NULL;
+	c->cgroup.n_io_max = 0;
 }
 
 /* --- validation ------------------------------------------------------- */
@@ -369,6 +439,19 @@ jail_config_validate(const struct jail_config *c, unsigned flags, struct jail_er
 					  jail_rlimit_name((enum jail_rlimit_res)r));
 	if (c->time_limit_ms > 366ull * 24 * 3600 * 1000)
 		return jerr_plain(e, EINVAL, "time limit: expected at most one year");
+	if (c->cgroup.cpuset && !jail_cpuset_ok(c->cgroup.cpuset))
+		return jerr_plain(e, EINVAL,
+				  "cpuset '%.64s': expected a CPU list such as \"0-3,6\"",
+				  c->cgroup.cpuset);
+	for (size_t i = 0; i < c->cgroup.n_io_max; i++)
+		if (!jail_io_max_ok(c->cgroup.io_max[i]))
+			return jerr_plain(e, EINVAL,
+					  "io.max '%.64s': expected \"MAJOR:MINOR\" and rbps=, "
+					  "wbps=, riops=, wiops= with a number or max",
+					  c->cgroup.io_max[i]);
+	if (c->cgroup.memory_high && c->cgroup.memory_max &&
+	    c->cgroup.memory_high > c->cgroup.memory_max)
+		return jerr_plain(e, EINVAL, "memory_high above memory: expected at most memory");
 	if (c->cgroup.cpu_ms_per_sec > 1000u * 4096u)
 		return jerr_plain(e, EINVAL,
 				  "cpu limit %u ms/s: expected at most 4096000 (4096 CPUs)",

@@ -114,12 +114,25 @@ enum jail_net_mode {
 	JAIL_NET_HOST, /* the host's network namespace */
 };
 
-/* cgroup v2 limits; 0 means no limit. */
+/* cgroup v2 limits; 0 / NULL means no limit. */
 struct jail_cgroup_limits {
 	uint64_t memory_max;	 /* bytes */
+	uint64_t memory_high;	 /* bytes: reclaim pressure above this */
 	uint64_t pids_max;	 /* processes */
 	uint32_t cpu_ms_per_sec; /* CPU time per wall second, ms (1000 = one CPU) */
-	bool require_cgroups;	 /* a limit that cannot be enforced is an error */
+	char *cpuset;		 /* cpuset.cpus, e.g. "0-1" */
+	char **io_max;		 /* io.max lines, "MAJ:MIN rbps=N wbps=N riops=N wiops=N" */
+	size_t n_io_max;
+	bool require_cgroups; /* a limit that cannot be enforced is an error */
+};
+
+/* cgroup v2 controllers. */
+enum {
+	JAIL_CGROUP_MEMORY = 1u << 0,
+	JAIL_CGROUP_PIDS = 1u << 1,
+	JAIL_CGROUP_CPU = 1u << 2,
+	JAIL_CGROUP_IO = 1u << 3,
+	JAIL_CGROUP_CPUSET = 1u << 4,
 };
 
 #define JAIL_ID_AUTO ((uint32_t)-1)
@@ -189,6 +202,7 @@ struct jail_config {
 #define JAIL_MAX_ARGS	  4096
 #define JAIL_MAX_ARG_LEN  131072
 #define JAIL_MAX_SYSCALLS 512
+#define JAIL_MAX_IO_MAX	  16
 
 /* --- config.c --------------------------------------------------------- */
 
@@ -216,6 +230,12 @@ JAIL_API int jail_config_set_argv(struct jail_config *c, char *const *argv, size
 JAIL_API int jail_config_set_string(char **dst, const char *src, struct jail_error *e);
 JAIL_API int jail_config_add_syscall(struct jail_seccomp *s, bool allow, const char *name,
 				     struct jail_error *e);
+JAIL_API int jail_config_add_io_max(struct jail_config *c, const char *line, struct jail_error *e);
+JAIL_API void jail_config_clear_io_max(struct jail_config *c);
+/* Syntax checks shared by the parsers: a cpuset.cpus list ("0-3,6"), and an
+ * io.max line ("8:0 rbps=1048576 wiops=max"). */
+JAIL_API bool jail_cpuset_ok(const char *s);
+JAIL_API bool jail_io_max_ok(const char *s);
 
 /* --- util.c ----------------------------------------------------------- */
 
@@ -282,11 +302,13 @@ struct jail_result {
 	int signal;    /* terminating signal, 0 if none */
 	uint64_t wall_us;
 	uint64_t cpu_user_us, cpu_system_us;
-	uint64_t max_rss_kib; /* largest single process, from getrusage */
-	uint64_t memory_peak; /* cgroup memory.peak, 0 if not measured */
-	uint64_t pids_peak;   /* cgroup pids.peak, 0 if not measured */
-	bool oom_killed;
-	bool pids_max_hit;
+	uint64_t max_rss_kib;	 /* largest single process, from getrusage */
+	uint64_t memory_peak;	 /* cgroup memory.peak, 0 if not measured */
+	uint64_t pids_peak;	 /* cgroup pids.peak, 0 if not measured */
+	uint64_t cpu_usage_us;	 /* cgroup cpu.stat usage_usec, 0 if not measured */
+	bool cgroup_measured;	 /* the figures above come from the jail's cgroup */
+	bool oom_killed;	 /* memory.events oom_kill > 0 */
+	bool pids_max_hit;	 /* pids.events max > 0: a fork failed with EAGAIN */
 	struct jail_error error; /* set for EXEC_FAILED and SETUP_FAILED */
 };
 
@@ -314,14 +336,38 @@ JAIL_API void jail_free(struct jail *j);
 /* Become the jail (nsjail's -Me): build it around the calling process and
  * execve the command in place, with no supervising process. There is no pid
  * namespace (the config must not ask for one); a time limit is an alarm()
- * that ends the command only. Returns only on failure. The host uid lease is
- * held by a small helper outside the jail until the command exits. */
-JAIL_API int jail_exec(const struct jail_config *c, const struct jail_filter *f,
+ * that ends the command only. Returns only on failure. The host uid lease and
+ * the jail's cgroup are held by a small helper outside the jail, which removes
+ * the cgroup when the command exits. Notices go to notice_fd (-1: none). */
+JAIL_API int jail_exec(const struct jail_config *c, const struct jail_filter *f, int notice_fd,
 		       struct jail_error *e);
 
 /* Non-fatal notices gathered while building (e.g. a limit clamped), one per
  * line, for the front end to print; NULL if none. */
 JAIL_API const char *jail_notices(const struct jail *j);
+
+/* --- cgroup.c --------------------------------------------------------- */
+
+/* Where jails' cgroups go. mount: the cgroup v2 mount (NULL: the one in
+ * /proc/self/mountinfo, /sys/fs/cgroup preferred); parent: a directory
+ * under it (NULL: "agentjail" under the mount's root). Optional; call before
+ * the first jail. */
+JAIL_API int jail_cgroup_setup(const char *mount, const char *parent, struct jail_error *e);
+
+struct jail_cgroup_info {
+	const char *backend;  /* "v2" or "none" */
+	char mount[4096];     /* the cgroup2 mount, "" if none */
+	char base[4096];      /* where jails' cgroups go */
+	bool hybrid;	      /* cgroup v1 hierarchies hold controllers too */
+	unsigned available;   /* JAIL_CGROUP_* in the mount root's cgroup.controllers */
+	unsigned enforceable; /* enabled for jails' cgroups */
+	bool has_kill;	      /* cgroup.kill (Linux 5.14) */
+	char why[512];	      /* why the backend is "none", or what could not be enabled */
+};
+/* Discover (once) and describe the cgroup backend. */
+JAIL_API void jail_cgroup_info(struct jail_cgroup_info *ret);
+/* "memory, pids and cpu" for a mask; buf of 64 bytes. */
+JAIL_API const char *jail_cgroup_names(unsigned mask, char *buf, size_t size);
 
 /* --- helpers for front ends ------------------------------------------- */
 

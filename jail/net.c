@@ -12,6 +12,10 @@
 #include <net/if.h>
 #include <netlink/netlink.h>
 #include <netlink/route/link.h>
+#include <netlink/route/link/macvlan.h>
+#include <netlink/route/link/veth.h>
+#include <sched.h>
+#include <sys/wait.h>
 #include <netlink/socket.h>
 #include <sys/socket.h>
 
@@ -75,4 +79,42 @@ net_lo_up(int fd, struct jail_error *e)
 	if (r < 0)
 		return jerr_plain(e, EIO, "network: bring lo up: %s", nl_geterror(r));
 	return 0;
+}
+
+/* Can this kernel make veth pairs and macvlan links? Tried for real, in a
+ * network namespace of a child process, which takes them along when it
+ * exits. Returns a mask: 1 veth, 2 macvlan. */
+int
+net_probe_links(void)
+{
+	pid_t p = fork();
+
+	if (p < 0)
+		return 0;
+	if (p == 0) {
+		int mask = 0;
+		struct rtnl_link *veth = NULL, *mv = NULL;
+		struct nl_sock *sk;
+
+		if (unshare(CLONE_NEWNET) < 0 || !(sk = nl_socket_alloc()))
+			_exit(0);
+		if (nl_connect(sk, NETLINK_ROUTE) < 0)
+			_exit(0);
+		if (rtnl_link_veth_add(sk, "ajprobe0", "ajprobe1", getpid()) == 0 &&
+		    rtnl_link_get_kernel(sk, 0, "ajprobe0", &veth) == 0) {
+			mask |= 1;
+			mv = rtnl_link_macvlan_alloc();
+			if (mv) {
+				rtnl_link_set_link(mv, rtnl_link_get_ifindex(veth));
+				rtnl_link_set_name(mv, "ajprobe2");
+				if (rtnl_link_add(sk, mv, NLM_F_CREATE) == 0)
+					mask |= 2;
+			}
+		}
+		_exit(mask);
+	}
+	int st = 0;
+	while (waitpid(p, &st, 0) < 0 && errno == EINTR)
+		;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 0;
 }

@@ -10,4 +10,8 @@ int net_child_socket(void);
 /* In the parent: bring `lo` up through that socket (libnl). Takes fd. */
 int net_lo_up(int fd, struct jail_error *e);
 
+/* 1: veth pairs can be made, 2: macvlan links can (tried in a throwaway
+ * network namespace). */
+int net_probe_links(void);
+
 #endif

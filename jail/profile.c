@@ -526,6 +526,48 @@ profile_cpu(struct json_ctx *x, json_t *v, void *obj, int arg)
 }
 
 static int
+profile_cpuset(struct json_ctx *x, json_t *v, void *obj, int arg)
+{
+	struct jail_config *c = ((struct profile_load *)obj)->c;
+	const char *s;
+	int r;
+
+	if ((r = json_read_string(x, v, 256, &s)) < 0)
+		return r;
+	if (!jail_cpuset_ok(s))
+		return json_fail(x, "expected a CPU list such as \"0-3,6\"");
+	if ((r = jail_config_set_string(&c->cgroup.cpuset, s, x->e)) < 0)
+		return json_wrap(x, r);
+	return 0;
+}
+
+/* io.max lines replace the list: a profile says the whole of it. */
+static int
+profile_io_max(struct json_ctx *x, json_t *v, void *obj, int arg)
+{
+	struct jail_config *c = ((struct profile_load *)obj)->c;
+	size_t n;
+	int r;
+
+	if ((r = json_read_array(x, v, JAIL_MAX_IO_MAX, &n)) < 0)
+		return r;
+	jail_config_clear_io_max(c);
+	for (size_t i = 0; i < n; i++) {
+		size_t saved = json_path_push_index(x, i);
+		const char *s;
+		if ((r = json_read_string(x, json_array_get(v, i), 256, &s)) < 0)
+			return r;
+		if (!jail_io_max_ok(s))
+			return json_fail(x, "expected \"MAJOR:MINOR\" and one or more of rbps=, "
+					    "wbps=, riops=, wiops= with a number or max");
+		if ((r = jail_config_add_io_max(c, s, x->e)) < 0)
+			return json_wrap(x, r);
+		json_path_pop(x, saved);
+	}
+	return 0;
+}
+
+static int
 profile_time(struct json_ctx *x, json_t *v, void *obj, int arg)
 {
 	struct jail_config *c = ((struct profile_load *)obj)->c;
@@ -718,8 +760,11 @@ static const struct json_field profile_rlimits_fields[] = {
 };
 static const struct json_field profile_limits_fields[] = {
 	{"memory", profile_size, CFG(cgroup.memory_max), NULL},
+	{"memory_high", profile_size, CFG(cgroup.memory_high), NULL},
 	{"pids", profile_pids, 0, NULL},
 	{"cpu", profile_cpu, 0, NULL},
+	{"cpuset", profile_cpuset, 0, NULL},
+	{"io_max", profile_io_max, 0, NULL},
 	{"time_s", profile_time, 0, NULL},
 	{"require_cgroups", profile_flag, CFG(cgroup.require_cgroups), NULL},
 	{"rlimits", NULL, 0, TABLE(profile_rlimits_fields)},

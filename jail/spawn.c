@@ -17,6 +17,7 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
+#include "cgroup.h"
 #include "child.h"
 #include "internal.h"
 #include "mount.h"
@@ -39,6 +40,8 @@ struct jail {
 	int sync_fd;
 	bool pidns;
 	struct uid_lease lease;
+	struct cgroup cg;
+	const struct cgroup_ops *cgops;
 	struct mount_plan plan;
 	char **envp; /* the array only; entries point into the config/environ */
 	uint64_t t_start, deadline;
@@ -133,10 +136,10 @@ static const int rlimit_resource[JAIL_RL_COUNT] = {
 /* Limits are only lowered: raising one above the hard limit needs
  * CAP_SYS_RESOURCE, which agentjail does not assume it has. */
 static void
-prepare_rlimits(const struct jail_config *c, struct jail *j, struct child_ctx *x)
+prepare_rlimits(const struct jail_rlimit *limits, struct jail *j, struct child_ctx *x)
 {
 	for (int i = 0; i < JAIL_RL_COUNT; i++) {
-		const struct jail_rlimit *l = &c->rlimits[i];
+		const struct jail_rlimit *l = &limits[i];
 		struct rlimit cur;
 		rlim_t v;
 
@@ -169,6 +172,113 @@ prepare_rlimits(const struct jail_config *c, struct jail *j, struct child_ctx *x
 		x->rlimits[x->n_rlimits].rl = (struct rlimit){.rlim_cur = v, .rlim_max = v};
 		x->n_rlimits++;
 	}
+}
+
+static const char *
+fmt_bytes(uint64_t v, char *buf, size_t size)
+{
+	if (v && v % (1ull << 30) == 0)
+		snprintf(buf, size, "%" PRIu64 "G", v >> 30);
+	else if (v && v % (1ull << 20) == 0)
+		snprintf(buf, size, "%" PRIu64 "M", v >> 20);
+	else
+		snprintf(buf, size, "%" PRIu64, v);
+	return buf;
+}
+
+/* Lower rl[r] to v (bytes, seconds or a count). */
+static void
+lower_rlimit(struct jail_rlimit *rl, uint64_t v)
+{
+	if (rl->mode != JAIL_RLIMIT_VALUE || rl->value > v)
+		*rl = (struct jail_rlimit){.mode = JAIL_RLIMIT_VALUE, .value = v};
+}
+
+/*
+ * The config's cgroup limits that this host cannot enforce: an error with
+ * require_cgroups; otherwise the nearest rlimit, named for what it is, and
+ * one notice saying both.
+ */
+static int
+enforce_limits(const struct jail_config *c, struct jail_rlimit *rl, struct jail *j,
+	       struct jail_error *e)
+{
+	const struct jail_cgroup_limits *l = &c->cgroup;
+	unsigned need = 0;
+
+	if (l->memory_max || l->memory_high)
+		need |= JAIL_CGROUP_MEMORY;
+	if (l->pids_max)
+		need |= JAIL_CGROUP_PIDS;
+	if (l->cpu_ms_per_sec)
+		need |= JAIL_CGROUP_CPU;
+	if (l->cpuset)
+		need |= JAIL_CGROUP_CPUSET;
+	if (l->n_io_max)
+		need |= JAIL_CGROUP_IO;
+	unsigned missing = need & ~cgroup_enforceable();
+	if (!missing)
+		return 0;
+
+	struct jail_cgroup_info info;
+	char names[64], where[1200], lost[256] = "", instead[512] = "", b[32];
+	size_t nl = 0, ni = 0;
+
+	jail_cgroup_info(&info);
+	jail_cgroup_names(missing, names, sizeof(names));
+	if (strcmp(info.backend, "none") == 0)
+		snprintf(where, sizeof(where), "no usable cgroup v2 (%.1000s)", info.why);
+	else
+		snprintf(where, sizeof(where), "cgroup v2 at %.1000s has no %s controller%s%s",
+			 info.mount, names, strchr(names, ' ') ? "s" : "",
+			 info.hybrid ? " (hybrid layout: cgroup v1 holds them)" : "");
+	if (l->require_cgroups)
+		return jerr_plain(e, EOPNOTSUPP,
+				  "cgroup limits cannot be enforced: %s; require_cgroups is set "
+				  "(see agentjail doctor)",
+				  where);
+
+#define ADD(buf, n, ...)                                                                           \
+	do {                                                                                       \
+		int _k = snprintf(buf + n, sizeof(buf) - n, "%s", n ? ", " : "");                  \
+		if (_k > 0 && (size_t)_k < sizeof(buf) - n)                                        \
+			n += (size_t)_k;                                                           \
+		_k = snprintf(buf + n, sizeof(buf) - n, __VA_ARGS__);                              \
+		if (_k > 0 && (size_t)_k < sizeof(buf) - n)                                        \
+			n += (size_t)_k;                                                           \
+	} while (0)
+	if ((missing & JAIL_CGROUP_MEMORY) && l->memory_max) {
+		ADD(lost, nl, "memory.max %s", fmt_bytes(l->memory_max, b, sizeof(b)));
+		lower_rlimit(&rl[JAIL_RL_AS], l->memory_max);
+		ADD(instead, ni, "RLIMIT_AS %s per process (not the jail's total)", b);
+	}
+	if ((missing & JAIL_CGROUP_PIDS)) {
+		ADD(lost, nl, "pids.max %" PRIu64, l->pids_max);
+		lower_rlimit(&rl[JAIL_RL_NPROC], l->pids_max);
+		ADD(instead, ni, "RLIMIT_NPROC %" PRIu64 " on the jail's own host uid",
+		    l->pids_max);
+	}
+	if ((missing & JAIL_CGROUP_CPU)) {
+		ADD(lost, nl, "cpu.max %u ms/s", l->cpu_ms_per_sec);
+		if (c->time_limit_ms) {
+			uint64_t secs = (c->time_limit_ms * l->cpu_ms_per_sec + 999999) / 1000000;
+			lower_rlimit(&rl[JAIL_RL_CPU], secs ? secs : 1);
+			ADD(instead, ni,
+			    "RLIMIT_CPU %" PRIu64
+			    " s of CPU time per process (a total, not a rate)",
+			    secs ? secs : 1);
+		}
+	}
+	if ((missing & JAIL_CGROUP_MEMORY) && l->memory_high)
+		ADD(lost, nl, "memory.high");
+	if (missing & JAIL_CGROUP_CPUSET)
+		ADD(lost, nl, "cpuset.cpus");
+	if (missing & JAIL_CGROUP_IO)
+		ADD(lost, nl, "io.max");
+#undef ADD
+	notice(j, "%s: %s not enforced; instead: %s (--require_cgroups refuses to run instead)",
+	       where, lost, ni ? instead : "nothing");
+	return 0;
 }
 
 static uint64_t
@@ -280,6 +390,8 @@ kill_uid(uint32_t uid)
 static void
 jail_cleanup(struct jail *j)
 {
+	if (j->cgops)
+		j->cgops->destroy(&j->cg, NULL);
 	if (j->sync_fd >= 0)
 		close(j->sync_fd);
 	j->sync_fd = -1;
@@ -292,6 +404,17 @@ jail_cleanup(struct jail *j)
 	j->envp = NULL;
 }
 
+/* Everything in the jail but what the pid namespace takes care of: the
+ * cgroup's members, or (with neither) every process of the jail's uid. */
+static void
+kill_rest(struct jail *j)
+{
+	if (j->cg.dirfd >= 0)
+		j->cgops->kill(&j->cg);
+	else if (!j->pidns)
+		kill_uid(j->lease.id);
+}
+
 /* Kill the child if it runs, and reap it. */
 static void
 kill_and_reap(struct jail *j)
@@ -301,8 +424,7 @@ kill_and_reap(struct jail *j)
 	if (j->reaped || j->pidfd < 0)
 		return;
 	syscall(SYS_pidfd_send_signal, j->pidfd, SIGKILL, NULL, 0);
-	if (!j->pidns)
-		kill_uid(j->lease.id);
+	kill_rest(j);
 	while (waitid((idtype_t)P_PIDFD, (id_t)j->pidfd, &si, WEXITED) < 0 && errno == EINTR)
 		;
 	j->reaped = true;
@@ -332,10 +454,20 @@ jail_start(const struct jail_config *c, const struct jail_filter *f, const struc
 	j->pidfd = -1;
 	j->sync_fd = -1;
 	j->lease = UID_LEASE_NONE;
+	j->cg = CGROUP_NONE;
 	j->pidns = c->namespaces & JAIL_NS_PID;
 
+	struct jail_rlimit rl[JAIL_RL_COUNT];
+	memcpy(rl, c->rlimits, sizeof(rl));
+	r = enforce_limits(c, rl, j, e);
+	if (r < 0)
+		goto fail;
 	const char *rt = c->runtime_dir ? c->runtime_dir : JAIL_DEFAULT_RUNTIME_DIR;
 	r = uidalloc_acquire(rt, c->host_id_min, c->host_id_max, c->host_uid, &j->lease, e);
+	if (r < 0)
+		goto fail;
+	j->cgops = cgroup_backend();
+	r = j->cgops->create(j->lease.id, &c->cgroup, &j->cg, e);
 	if (r < 0)
 		goto fail;
 
@@ -364,7 +496,7 @@ jail_start(const struct jail_config *c, const struct jail_filter *f, const struc
 	if (r < 0)
 		goto fail;
 	x.envp = j->envp;
-	prepare_rlimits(c, j, &x);
+	prepare_rlimits(rl, j, &x);
 	x.stdio[0] = io ? io->in : -1;
 	x.stdio[1] = io ? io->out : -1;
 	x.stdio[2] = io ? io->err : -1;
@@ -375,14 +507,19 @@ jail_start(const struct jail_config *c, const struct jail_filter *f, const struc
 	}
 	x.sync_fd = sv[1];
 
+	/* Born in its cgroup: no moment in which the jail's first process, or
+	 * anything it forks, is outside it. */
 	struct clone_args args = {
-		.flags = CLONE_PIDFD | clone_flags(c->namespaces),
+		.flags = CLONE_PIDFD | clone_flags(c->namespaces) |
+			 (j->cg.dirfd >= 0 ? CLONE_INTO_CGROUP : 0),
 		.pidfd = (uint64_t)(uintptr_t)&j->pidfd,
 		.exit_signal = SIGCHLD,
+		.cgroup = j->cg.dirfd >= 0 ? (uint64_t)j->cg.dirfd : 0,
 	};
 	pid_t pid = (pid_t)syscall(SYS_clone3, &args, sizeof(args));
 	if (pid < 0) {
-		r = jerr(e, errno, "clone3");
+		r = jerr(e, errno, "clone3%s%s", j->cg.dirfd >= 0 ? " into cgroup " : "",
+			 j->cg.dirfd >= 0 ? j->cg.path : "");
 		goto fail;
 	}
 	if (pid == 0) {
@@ -501,11 +638,9 @@ jail_kill(struct jail *j)
 	if (j->reaped)
 		return -ESRCH;
 	j->killed = true;
-	if (syscall(SYS_pidfd_send_signal, j->pidfd, SIGKILL, NULL, 0) < 0 && errno != ESRCH)
-		return -errno;
-	if (!j->pidns)
-		kill_uid(j->lease.id);
-	return 0;
+	int r = syscall(SYS_pidfd_send_signal, j->pidfd, SIGKILL, NULL, 0) < 0 ? -errno : 0;
+	kill_rest(j);
+	return r == -ESRCH ? 0 : r;
 }
 
 static void
@@ -593,9 +728,13 @@ jail_reap(struct jail *j, struct jail_result *res, struct jail_error *e)
 			j->have_exit = true;
 		}
 	}
-	if (!j->pidns)
-		kill_uid(j->lease.id);
+	kill_rest(j);
 	fill_result(j, &si, &ru);
+	if (j->cgops)
+		j->cgops->stats(&j->cg, &j->result);
+	if (j->result.oom_killed && j->result.termination == JAIL_TERM_SIGNAL &&
+	    j->result.signal == SIGKILL)
+		j->result.termination = JAIL_TERM_OOM;
 	jail_cleanup(j);
 	*res = j->result;
 	return 0;
@@ -640,7 +779,7 @@ jail_free(struct jail *j)
 /* The helper outside the jail: write the caller's maps, bring its lo up,
  * then hold the uid lease until the caller (by then the command) exits. */
 static __attribute__((noreturn)) void
-exec_helper(const struct jail_config *c, pid_t target, int sock, uint32_t host_id)
+exec_helper(const struct jail_config *c, pid_t target, int sock, uint32_t host_id, struct jail *j)
 {
 	struct jail_error e = {0};
 	struct jail_msg m;
@@ -670,14 +809,20 @@ exec_helper(const struct jail_config *c, pid_t target, int sock, uint32_t host_i
 	struct pollfd pfd = {.fd = pidfd, .events = POLLIN};
 	while (poll(&pfd, 1, -1) < 0 && errno == EINTR)
 		;
+	/* The command is gone: whatever it left in its cgroup goes too. */
+	if (j->cgops)
+		j->cgops->destroy(&j->cg, NULL);
 	_exit(0);
 }
 
 int
-jail_exec(const struct jail_config *c, const struct jail_filter *f, struct jail_error *e)
+jail_exec(const struct jail_config *c, const struct jail_filter *f, int notice_fd,
+	  struct jail_error *e)
 {
 	struct child_ctx x = {0};
-	struct jail j = {.pid = -1, .pidfd = -1, .sync_fd = -1, .lease = UID_LEASE_NONE};
+	struct jail j = {
+		.pid = -1, .pidfd = -1, .sync_fd = -1, .lease = UID_LEASE_NONE, .cg = CGROUP_NONE};
+	struct jail_rlimit rl[JAIL_RL_COUNT];
 	int sv[2] = {-1, -1};
 	int r;
 
@@ -692,10 +837,20 @@ jail_exec(const struct jail_config *c, const struct jail_filter *f, struct jail_
 		return jerr_plain(e, EINVAL,
 				  "no seccomp filter given (refusing to run unfiltered)");
 
+	memcpy(rl, c->rlimits, sizeof(rl));
+	r = enforce_limits(c, rl, &j, e);
+	if (r < 0)
+		return r;
+	if (notice_fd >= 0 && j.notices[0])
+		dprintf(notice_fd, "agentjail: %s", j.notices);
 	const char *rt = c->runtime_dir ? c->runtime_dir : JAIL_DEFAULT_RUNTIME_DIR;
 	r = uidalloc_acquire(rt, c->host_id_min, c->host_id_max, c->host_uid, &j.lease, e);
 	if (r < 0)
 		return r;
+	j.cgops = cgroup_backend();
+	r = j.cgops->create(j.lease.id, &c->cgroup, &j.cg, e);
+	if (r < 0)
+		goto fail;
 	x.c = c;
 	x.filter = f;
 	x.userns = c->namespaces & JAIL_NS_USER;
@@ -720,7 +875,7 @@ jail_exec(const struct jail_config *c, const struct jail_filter *f, struct jail_
 	if (r < 0)
 		goto fail;
 	x.envp = j.envp;
-	prepare_rlimits(c, &j, &x);
+	prepare_rlimits(rl, &j, &x);
 	x.stdio[0] = x.stdio[1] = x.stdio[2] = -1;
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
@@ -737,7 +892,7 @@ jail_exec(const struct jail_config *c, const struct jail_filter *f, struct jail_
 	if (mid == 0) {
 		if (fork() == 0) {
 			close(sv[0]);
-			exec_helper(c, self, sv[1], j.lease.id);
+			exec_helper(c, self, sv[1], j.lease.id, &j);
 		}
 		_exit(0);
 	}
@@ -745,7 +900,23 @@ jail_exec(const struct jail_config *c, const struct jail_filter *f, struct jail_
 		;
 	close(sv[1]);
 	sv[1] = -1;
-	uidalloc_release(&j.lease); /* the helper holds it now */
+	uidalloc_release(&j.lease); /* the helper holds it now, and the cgroup */
+	j.cgops = NULL;
+	if (j.cg.dirfd >= 0) {
+		char self_pid[16];
+		snprintf(self_pid, sizeof(self_pid), "%d", (int)self);
+		int fd = openat(j.cg.dirfd, "cgroup.procs", O_WRONLY | O_CLOEXEC);
+		ssize_t w = fd < 0 ? -1 : write(fd, self_pid, strlen(self_pid));
+		int err = errno;
+		if (fd >= 0)
+			close(fd);
+		close(j.cg.dirfd);
+		j.cg.dirfd = -1;
+		if (w < 0) {
+			r = jerr(e, err, "cgroup %s: enter", j.cg.path);
+			goto fail;
+		}
+	}
 
 	int flags = (int)(clone_flags(c->namespaces) & ~(uint64_t)(CLONE_NEWPID | CLONE_NEWTIME));
 	if (unshare(flags) < 0) {

@@ -109,6 +109,11 @@ write_report(const char *path, const struct jail_result *r, const struct jail_er
 	json_object_set_new(o, "pids_peak",
 			    !setup && r->pids_peak ? json_integer((json_int_t)r->pids_peak)
 						   : json_null());
+	json_object_set_new(o, "cpu_usage_ms",
+			    !setup && r->cgroup_measured
+				    ? json_real((double)r->cpu_usage_us / 1000.0)
+				    : json_null());
+	json_object_set_new(o, "pids_max_hit", json_boolean(!setup && r->pids_max_hit));
 	json_object_set_new(o, "host_uid", host_uid ? json_integer(host_uid) : json_null());
 	json_object_set_new(o, "error", err ? json_string(err) : json_null());
 
@@ -124,11 +129,26 @@ write_report(const char *path, const struct jail_result *r, const struct jail_er
 static void
 summary(const struct jail_result *r)
 {
+	char cg[160] = "";
+	int n = 0;
+
+	if (r->cgroup_measured)
+		n = snprintf(cg, sizeof(cg), " cgroup_cpu=%.1fms",
+			     (double)r->cpu_usage_us / 1000.0);
+	if (r->memory_peak && n >= 0 && (size_t)n < sizeof(cg))
+		n += snprintf(cg + n, sizeof(cg) - (size_t)n, " memory_peak=%lluKiB",
+			      (unsigned long long)(r->memory_peak / 1024));
+	if (r->pids_peak && n >= 0 && (size_t)n < sizeof(cg))
+		n += snprintf(cg + n, sizeof(cg) - (size_t)n, " pids_peak=%llu",
+			      (unsigned long long)r->pids_peak);
+	if (n >= 0 && (size_t)n < sizeof(cg))
+		snprintf(cg + n, sizeof(cg) - (size_t)n, "%s%s", r->oom_killed ? " oom_kill" : "",
+			 r->pids_max_hit ? " pids_max_hit" : "");
 	say("summary: termination=%s exit_status=%d signal=%d wall=%.1fms cpu=%.1fms "
-	    "max_rss=%lluKiB",
+	    "max_rss=%lluKiB%s",
 	    jail_termination_name(r->termination), jail_result_exit_status(r), r->signal,
 	    (double)r->wall_us / 1000.0, (double)(r->cpu_user_us + r->cpu_system_us) / 1000.0,
-	    (unsigned long long)r->max_rss_kib);
+	    (unsigned long long)r->max_rss_kib, cg);
 }
 
 /* --- modes ------------------------------------------------------------ */
@@ -148,8 +168,11 @@ run_once(struct cli_opts *o, const struct jail_filter *f)
 		return JAIL_EXIT_SETUP;
 	}
 	current = j;
-	if (verbosity >= 0)
+	/* Notices describe the host and the config, not the run: once. */
+	static bool noticed;
+	if (verbosity >= 0 && !noticed)
 		say_lines(jail_notices(j));
+	noticed = true;
 	if (verbosity > 0)
 		say("jail pid %d, host uid %u", (int)jail_pid(j), jail_host_uid(j));
 	uint32_t host_uid = jail_host_uid(j);
@@ -334,6 +357,8 @@ main(int argc, char **argv)
 
 	if (argc >= 2 && strcmp(argv[1], "check") == 0)
 		return cmd_check(argc, argv);
+	if (argc == 2 && strcmp(argv[1], "doctor") == 0)
+		return cli_doctor();
 
 	if (cli_parse(argc, argv, &o, &e) < 0) {
 		say("%s", e.msg);
@@ -366,7 +391,7 @@ main(int argc, char **argv)
 	case CLI_MODE_RERUN: rc = run_rerun(&o, f); break;
 	case CLI_MODE_LISTEN: rc = run_listen(&o, f); break;
 	case CLI_MODE_EXECVE:
-		rc = jail_exec(&o.config, f, &e);
+		rc = jail_exec(&o.config, f, verbosity >= 0 ? STDERR_FILENO : -1, &e);
 		/* jail_exec returns only on failure */
 		say("%s", e.msg);
 		rc = JAIL_EXIT_SETUP;

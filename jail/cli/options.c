@@ -40,6 +40,7 @@ enum {
 	OPT_CG_PIDS,
 	OPT_CG_CPU,
 	OPT_REQUIRE_CG,
+	OPT_CG_MOUNT,
 	OPT_PROFILE,
 	OPT_SECCOMP_JSON,
 	OPT_REPORT,
@@ -118,6 +119,8 @@ static const struct cli_option options[] = {
 	 "CPU time per wall second in ms (cgroup cpu.max), 0 for none"},
 	{{"require_cgroups", no_argument, NULL, OPT_REQUIRE_CG}, NULL,
 	 "Fail if a cgroup limit cannot be enforced"},
+	{{"cgroupv2_mount", required_argument, NULL, OPT_CG_MOUNT}, "DIR",
+	 "Location of the cgroup v2 hierarchy (default: found in /proc/self/mountinfo)"},
 	{{"seccomp_json", required_argument, NULL, OPT_SECCOMP_JSON}, "FILE",
 	 "Seccomp policy as JSON (the keys of a profile's \"seccomp\" object)"},
 	{{"report", required_argument, NULL, OPT_REPORT}, "FILE",
@@ -134,6 +137,7 @@ cli_usage(FILE *out)
 {
 	fprintf(out, "Usage: agentjail [OPTION]... -- COMMAND [ARG]...\n"
 		     "       agentjail check NAME|FILE\n"
+		     "       agentjail doctor\n"
 		     "Run COMMAND in a jail built from kernel primitives alone.\n\n");
 	for (size_t i = 0; i < ARRAY_SIZE(options); i++) {
 		const struct cli_option *o = &options[i];
@@ -395,6 +399,7 @@ apply(struct cli_opts *o, int opt, const char *arg, bool *uid_given, struct jail
 		c->cgroup.cpu_ms_per_sec = (uint32_t)v;
 		return 0;
 	case OPT_REQUIRE_CG: c->cgroup.require_cgroups = true; return 0;
+	case OPT_CG_MOUNT: return jail_cgroup_setup(arg, NULL, e);
 	case OPT_SECCOMP_JSON: o->seccomp_json = arg; return 0;
 	case OPT_REPORT: o->report = arg; return 0;
 	case OPT_TESTONLY_NO_SECCOMP: c->seccomp.disabled_for_tests = true; return 0;

@@ -33,6 +33,8 @@ struct cli_opts {
 int cli_parse(int argc, char **argv, struct cli_opts *o, struct jail_error *e);
 void cli_opts_free(struct cli_opts *o);
 void cli_usage(FILE *out);
+/* agentjail doctor: returns the exit status. */
+int cli_doctor(void);
 
 /* "max", "hard", "def", "soft", "inf" or a number times unit. */
 int cli_parse_rlimit(const char *s, uint64_t unit, struct jail_rlimit *ret);

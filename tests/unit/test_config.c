@@ -130,6 +130,22 @@ main(void)
 	tap_ok(over && strstr(e.msg, "too many mounts"), "mounts are capped at %d",
 	       JAIL_MAX_MOUNTS);
 
+	tap_ok(jail_cpuset_ok("0-3,6") && jail_cpuset_ok("1") && !jail_cpuset_ok("0--3") &&
+		       !jail_cpuset_ok("a") && !jail_cpuset_ok(",1") && !jail_cpuset_ok(""),
+	       "cpuset lists");
+	tap_ok(jail_io_max_ok("8:0 rbps=1048576") && jail_io_max_ok("259:1 wbps=max riops=10") &&
+		       !jail_io_max_ok("8:0") && !jail_io_max_ok("8:0 rbps=") &&
+		       !jail_io_max_ok("8:0 speed=1") && !jail_io_max_ok("sda rbps=1") &&
+		       !jail_io_max_ok("8:0 rbps=1\n8:1 rbps=1"),
+	       "io.max lines");
+	fresh();
+	jail_config_set_string(&c.cgroup.cpuset, "0-", &e);
+	rejects("cpuset '0-'", "a bad cpuset");
+	fresh();
+	c.cgroup.memory_max = 1 << 20;
+	c.cgroup.memory_high = 2 << 20;
+	rejects("memory_high above memory", "memory_high above memory");
+
 	uint64_t v = 0;
 	tap_ok(jail_parse_size("512M", &v) == 0 && v == 512ull << 20, "size 512M");
 	tap_ok(jail_parse_size("1GiB", &v) == 0 && v == 1ull << 30, "size 1GiB");

@@ -108,8 +108,8 @@ test_unknown_keys(void)
 	    "bad.json: $: unknown key 'hostnme' (expected one of: " PROFILE_KEYS ")",
 	    "unknown top-level key: origin, path and every expected key");
 	bad("{\"format\": 1, \"limits\": {\"memroy\": \"1G\"}}",
-	    "bad.json: $.limits: unknown key 'memroy' (expected one of: memory, pids, cpu, time_s, "
-	    "require_cgroups, rlimits)",
+	    "bad.json: $.limits: unknown key 'memroy' (expected one of: memory, memory_high, pids, "
+	    "cpu, cpuset, io_max, time_s, require_cgroups, rlimits)",
 	    "unknown nested key");
 	bad("{\"format\": 1, \"limits\": {\"rlimits\": {\"nofiles\": 1}}}",
 	    "bad.json: $.limits.rlimits: unknown key 'nofiles' (expected one of: as, core, cpu, "
@@ -186,6 +186,15 @@ test_types(void)
 	    "bad.json: $.mounts: expected an array, got an object", "mounts as an object");
 	bad("{\"format\": 1, \"mounts\": [\"/usr\"]}",
 	    "bad.json: $.mounts[0]: expected an object, got a string", "mount as a string");
+	bad("{\"format\": 1, \"limits\": {\"cpuset\": \"0-x\"}}",
+	    "bad.json: $.limits.cpuset: expected a CPU list such as \"0-3,6\"", "a bad cpuset");
+	bad("{\"format\": 1, \"limits\": {\"io_max\": [\"8:0 rbps=1\", \"8:0 speed=1\"]}}",
+	    "bad.json: $.limits.io_max[1]: expected \"MAJOR:MINOR\" and one or more of rbps=, "
+	    "wbps=, riops=, wiops= with a number or max",
+	    "a bad io.max line");
+	bad("{\"format\": 1, \"limits\": {\"memory\": \"1M\", \"memory_high\": \"2M\"}}",
+	    "bad.json: memory_high above memory: expected at most memory",
+	    "memory_high above memory");
 	bad("{\"format\": 1, \"limits\": []}",
 	    "bad.json: $.limits: expected an object, got an array", "limits as an array");
 	bad("{\"format\": 1, \"env\": {\"FOO\": 1}}",
@@ -296,6 +305,17 @@ test_lengths(void)
 	tap_ok(c.n_env == 1 && strlen(c.env[0]) == 32768, "... and it is set");
 	jail_config_free(&c);
 	free(t);
+
+	jail_config_init(&c);
+	good(&c,
+	     "{\"format\": 1, \"limits\": {\"memory\": \"1G\", \"memory_high\": \"768M\", "
+	     "\"cpuset\": \"0-1\", \"io_max\": [\"8:0 rbps=1048576 wiops=max\"]}}",
+	     "memory_high, cpuset, io_max");
+	tap_ok(c.cgroup.memory_high == 768ull << 20 && c.cgroup.cpuset &&
+		       strcmp(c.cgroup.cpuset, "0-1") == 0 && c.cgroup.n_io_max == 1 &&
+		       strcmp(c.cgroup.io_max[0], "8:0 rbps=1048576 wiops=max") == 0,
+	       "... land in the config");
+	jail_config_free(&c);
 
 	bad("{\"format\": 1, \"seccomp\": {\"syscalls\": {\"deny\": "
 	    "[\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"]}}}",
