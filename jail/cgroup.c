@@ -5,7 +5,8 @@
  *
  * The host is looked at once per process: the cgroup2 mount (a pure
  * /sys/fs/cgroup, the "unified" mount of a hybrid layout, or one given by
- * jail_cgroup_setup), the directory jails' cgroups go under (by default
+ * jail_cgroup_setup), the directory jails' cgroups go under (a configured
+ * parent; our own cgroup when systemd delegated it to us; otherwise
  * "agentjail" under the mount's root, which also serves a command line
  * started from a shell in a non-delegated scope), and the controllers that
  * can be enabled for it. A hierarchy without controllers is still worth
@@ -17,6 +18,7 @@
  * be emptied and reused safely.
  */
 #include <ctype.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <poll.h>
@@ -24,6 +26,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
+#include <sys/xattr.h>
 #include <linux/magic.h>
 
 #include "cgroup.h"
@@ -33,7 +36,7 @@ static const struct {
 	unsigned bit;
 	const char *name;
 } controllers[] = {
-	{JAIL_CGROUP_MEMORY, "memory"}, {JAIL_CGROUP_PIDS, "pids"}, {JAIL_CGROUP_CPU, "cpu"},
+	{JAIL_CGROUP_MEMORY, "memory"}, {JAIL_CGROUP_PIDS, "pids"},	{JAIL_CGROUP_CPU, "cpu"},
 	{JAIL_CGROUP_IO, "io"},		{JAIL_CGROUP_CPUSET, "cpuset"},
 };
 
@@ -49,6 +52,7 @@ static struct {
 	char want_mount[PATH_MAX];
 	char want_parent[PATH_MAX];
 	bool hybrid;
+	bool delegated; /* base is our own cgroup, delegated to us by systemd */
 	unsigned available, enabled;
 	bool has_kill;
 	char why[512];
@@ -219,6 +223,10 @@ enable_path(unsigned want)
 	size_t mlen = strlen(host.mount);
 	unsigned have = want;
 
+	/* A delegated subtree is ours from its top down; above it is the
+	 * service manager's. */
+	if (host.delegated)
+		return want & enable_controllers(host.base, want);
 	snprintf(dir, sizeof(dir), "%s", host.mount);
 	have &= enable_controllers(dir, want);
 	for (const char *p = host.base + mlen; *p && have;) {
@@ -252,6 +260,43 @@ mkdir_path(const char *path, size_t from)
 
 extern const struct cgroup_ops cgroup_v2_ops, cgroup_none_ops;
 
+/*
+ * Under systemd with Delegate=yes our own cgroup is ours to manage, and
+ * systemd marks it with the "trusted.delegate" xattr. Jails' cgroups then go
+ * below it; but a cgroup with processes of its own cannot hand controllers
+ * to its children, so this process first moves into a leaf of its own,
+ * "agentjail-self" (shared by every agentjail process of the unit, removed
+ * with the unit's cgroup).
+ */
+static bool
+use_delegated_cgroup(void)
+{
+	_cleanup_fclose_ FILE *f = fopen("/proc/self/cgroup", "re");
+	char line[PATH_MAX], own[PATH_MAX], leaf[PATH_MAX + 32], flag[8] = "";
+
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f)) {
+		if (strncmp(line, "0::/", 4) != 0)
+			continue;
+		line[strcspn(line, "\n")] = '\0';
+		snprintf(own, sizeof(own), "%.2000s%.2000s", host.mount,
+			 strcmp(line + 3, "/") == 0 ? "" : line + 3);
+		ssize_t n = getxattr(own, "trusted.delegate", flag, sizeof(flag) - 1);
+		if (n <= 0 || flag[0] != '1')
+			return false;
+		snprintf(leaf, sizeof(leaf), "%s/agentjail-self", own);
+		if (mkdir(leaf, 0755) < 0 && errno != EEXIST)
+			return false;
+		_cleanup_close_ int fd = open(leaf, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0 || write_at(fd, "cgroup.procs", "0") < 0)
+			return false;
+		snprintf(host.base, sizeof(host.base), "%s", own);
+		return true;
+	}
+	return false;
+}
+
 static void
 probe(void)
 {
@@ -277,8 +322,11 @@ probe(void)
 		host.mount[0] = '\0';
 		return;
 	}
-	snprintf(host.base, sizeof(host.base), "%.1024s/%.1024s", host.mount,
-		 host.want_parent[0] ? host.want_parent : "agentjail");
+	if (!host.want_parent[0] && use_delegated_cgroup())
+		host.delegated = true;
+	else
+		snprintf(host.base, sizeof(host.base), "%.1024s/%.1024s", host.mount,
+			 host.want_parent[0] ? host.want_parent : "agentjail");
 	r = mkdir_path(host.base, strlen(host.mount));
 	if (r < 0) {
 		snprintf(host.why, sizeof(host.why), "cannot create %.400s: %s", host.base,
@@ -287,7 +335,8 @@ probe(void)
 	}
 	snprintf(buf, sizeof(buf), "%s/cgroup.kill", host.base);
 	host.has_kill = access(buf, F_OK) == 0;
-	host.available = controllers_of(host.mount, "cgroup.controllers");
+	host.available =
+		controllers_of(host.delegated ? host.base : host.mount, "cgroup.controllers");
 	host.enabled = enable_path(host.available & CORE_CONTROLLERS);
 	unsigned missing = (host.available & CORE_CONTROLLERS) & ~host.enabled;
 	if (missing) {
@@ -331,8 +380,8 @@ jail_cgroup_setup(const char *mount, const char *parent, struct jail_error *e)
 				  "cgroup v2 mount %s: not a cgroup v2 filesystem (expected e.g. "
 				  "/sys/fs/cgroup)",
 				  mount);
-	if (parent && (parent[0] == '/' || strstr(parent, "..") || !parent[0] ||
-		       strlen(parent) > 1024))
+	if (parent &&
+	    (parent[0] == '/' || strstr(parent, "..") || !parent[0] || strlen(parent) > 1024))
 		return jerr_plain(e, EINVAL,
 				  "cgroup parent '%.200s': expected a relative path below the "
 				  "cgroup v2 mount, without '..'",
@@ -436,8 +485,14 @@ v2_destroy(struct cgroup *cg, struct jail_error *e)
 	cg->dirfd = -1;
 	/* The last exits may still be completing: retry briefly on EBUSY. */
 	for (int i = 0; i < 100; i++) {
-		if (rmdir(cg->path) == 0 || errno == ENOENT)
+		if (rmdir(cg->path) == 0 || errno == ENOENT) {
+			/* The shared parent goes too once no jail is in it (rmdir
+			 * of a cgroup with children fails); whoever needs it next
+			 * makes it again. A parent given to us stays. */
+			if (!host.delegated && !host.want_parent[0])
+				rmdir(host.base);
 			return r;
+		}
 		if (errno != EBUSY)
 			break;
 		usleep(10000);
@@ -446,8 +501,7 @@ v2_destroy(struct cgroup *cg, struct jail_error *e)
 }
 
 static int
-write_limit(int dirfd, const char *path, const char *file, const char *value,
-	    struct jail_error *e)
+write_limit(int dirfd, const char *path, const char *file, const char *value, struct jail_error *e)
 {
 	int r = write_at(dirfd, file, value);
 	if (r < 0)
@@ -456,8 +510,7 @@ write_limit(int dirfd, const char *path, const char *file, const char *value,
 }
 
 static int
-v2_create(uint32_t id, const struct jail_cgroup_limits *l, struct cgroup *ret,
-	  struct jail_error *e)
+v2_create(uint32_t id, const struct jail_cgroup_limits *l, struct cgroup *ret, struct jail_error *e)
 {
 	struct cgroup cg = CGROUP_NONE;
 	unsigned want = 0;
@@ -473,17 +526,26 @@ v2_create(uint32_t id, const struct jail_cgroup_limits *l, struct cgroup *ret,
 		host.enabled |= enable_path(want & host.available) & want;
 
 	snprintf(cg.path, sizeof(cg.path), "%.2100s/jail-%u", host.base, id);
-	if (mkdir(cg.path, 0755) < 0) {
-		if (errno != EEXIST)
+	for (int tries = 0;; tries++) {
+		if (mkdir(cg.path, 0755) == 0)
+			break;
+		if (tries == 3 || (errno != ENOENT && errno != EEXIST))
 			return jerr(e, errno, "cgroup %s: create", cg.path);
+		if (errno == ENOENT) {
+			/* The shared parent was removed by the last jail to
+			 * leave it: make it again, with its controllers. */
+			r = mkdir_path(host.base, strlen(host.mount));
+			if (r < 0)
+				return jerr(e, -r, "cgroup %s: create", host.base);
+			host.enabled = enable_path(host.enabled);
+			continue;
+		}
 		/* Left by a jail of this uid that did not end cleanly: its
 		 * lease is ours now, so whatever runs there is stale. */
 		cg.dirfd = open(cg.path, O_PATH | O_DIRECTORY | O_CLOEXEC);
 		r = v2_destroy(&cg, e);
 		if (r < 0)
 			return r;
-		if (mkdir(cg.path, 0755) < 0)
-			return jerr(e, errno, "cgroup %s: create", cg.path);
 	}
 	cg.dirfd = open(cg.path, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (cg.dirfd < 0) {
@@ -532,6 +594,34 @@ const struct cgroup_ops cgroup_v2_ops = {
 	.stats = v2_stats,
 	.destroy = v2_destroy,
 };
+
+int
+cgroup_sweep(bool (*live)(uint32_t id, void *arg), void *arg)
+{
+	probe();
+	if (host.ops != &cgroup_v2_ops)
+		return 0;
+	DIR *d = opendir(host.base);
+	struct dirent *de;
+	int n = 0;
+
+	while (d && (de = readdir(d))) {
+		char *end;
+		if (strncmp(de->d_name, "jail-", 5) != 0)
+			continue;
+		unsigned long id = strtoul(de->d_name + 5, &end, 10);
+		if (*end || id == 0 || id > UINT32_MAX || live((uint32_t)id, arg))
+			continue;
+		struct cgroup cg = CGROUP_NONE;
+		snprintf(cg.path, sizeof(cg.path), "%.2100s/%.64s", host.base, de->d_name);
+		cg.dirfd = open(cg.path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (cg.dirfd >= 0 && v2_destroy(&cg, NULL) == 0)
+			n++;
+	}
+	if (d)
+		closedir(d);
+	return n;
+}
 
 /* --- no cgroups at all ------------------------------------------------ */
 

@@ -34,6 +34,11 @@ struct cgroup_ops {
 	int (*destroy)(struct cgroup *cg, struct jail_error *e);
 };
 
+/* Remove the cgroups of jails that are gone without removing theirs (their
+ * program was killed): every "jail-N" under the base whose id live() says
+ * is no longer leased. Returns how many were removed. */
+int cgroup_sweep(bool (*live)(uint32_t id, void *arg), void *arg);
+
 /* The backend for this host (discovered on first use). */
 const struct cgroup_ops *cgroup_backend(void);
 /* JAIL_CGROUP_* controllers that limits can be enforced with. */

@@ -281,6 +281,28 @@ enforce_limits(const struct jail_config *c, struct jail_rlimit *rl, struct jail 
 	return 0;
 }
 
+static bool
+lease_live(uint32_t id, void *rt)
+{
+	return uidalloc_in_use(rt, id);
+}
+
+/* Once per process: the cgroups of jails whose program was killed before it
+ * could remove them (the lease went with it, so nothing of theirs runs). */
+static void
+sweep_once(const char *rt, struct jail *j)
+{
+	static bool swept;
+
+	if (swept)
+		return;
+	swept = true;
+	int n = cgroup_sweep(lease_live, (void *)rt);
+	if (n > 0)
+		notice(j, "removed %d cgroup%s left by jails that ended without removing them", n,
+		       n == 1 ? "" : "s");
+}
+
 static uint64_t
 clone_flags(unsigned ns)
 {
@@ -466,6 +488,7 @@ jail_start(const struct jail_config *c, const struct jail_filter *f, const struc
 	r = uidalloc_acquire(rt, c->host_id_min, c->host_id_max, c->host_uid, &j->lease, e);
 	if (r < 0)
 		goto fail;
+	sweep_once(rt, j);
 	j->cgops = cgroup_backend();
 	r = j->cgops->create(j->lease.id, &c->cgroup, &j->cg, e);
 	if (r < 0)

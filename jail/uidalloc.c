@@ -134,3 +134,23 @@ uidalloc_release(struct uid_lease *l)
 		l->fd = -1;
 	}
 }
+
+bool
+uidalloc_in_use(const char *runtime_dir, uint32_t id)
+{
+	char path[4200];
+
+	snprintf(path, sizeof(path), "%s/uids", runtime_dir);
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return errno != ENOENT; /* unsure: say yes */
+	struct flock fl = {
+		.l_type = F_WRLCK,
+		.l_whence = SEEK_SET,
+		.l_start = (off_t)id,
+		.l_len = 1,
+	};
+	if (fcntl(fd, F_OFD_GETLK, &fl) < 0)
+		return true;
+	return fl.l_type != F_UNLCK;
+}

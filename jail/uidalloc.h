@@ -2,6 +2,7 @@
 #ifndef AGENTJAIL_UIDALLOC_H
 #define AGENTJAIL_UIDALLOC_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "jail.h"
@@ -19,6 +20,8 @@ struct uid_lease {
 int uidalloc_acquire(const char *runtime_dir, uint32_t lo, uint32_t hi, uint32_t want,
 		     struct uid_lease *ret, struct jail_error *e);
 void uidalloc_release(struct uid_lease *l);
+/* Whether some process holds host id `id` (when unsure: true). */
+bool uidalloc_in_use(const char *runtime_dir, uint32_t id);
 /* Refuse a range that overlaps an entry of /etc/subuid or /etc/subgid
  * (files given for tests; NULL = the system's). */
 int uidalloc_check_subids(const char *subuid, const char *subgid, uint32_t lo, uint32_t hi,

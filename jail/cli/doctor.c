@@ -63,8 +63,9 @@ check_kernel(void)
 	sscanf(u.release, "%d.%d", &major, &minor);
 	int v = major * 1000 + minor;
 	if (v >= 5014)
-		line("ok", NULL, "kernel: %s (>= 5.14: clone3, pidfd, openat2, mount_setattr, "
-				 "cgroup.kill)",
+		line("ok", NULL,
+		     "kernel: %s (>= 5.14: clone3, pidfd, openat2, mount_setattr, "
+		     "cgroup.kill)",
 		     u.release);
 	else if (v >= 5012)
 		line("warn", "upgrade to Linux 5.14 or later",
@@ -109,8 +110,9 @@ check_userns(void)
 	waitpid(p, &st, 0);
 	int err = WIFEXITED(st) ? WEXITSTATUS(st) : EINTR;
 	if (err == 0)
-		line("ok", NULL, "namespaces: user, pid, mount, net, ipc, uts and cgroup can be "
-				 "created");
+		line("ok", NULL,
+		     "namespaces: user, pid, mount, net, ipc, uts and cgroup can be "
+		     "created");
 	else
 		line("fail",
 		     "run as root; check user.max_user_namespaces and any security module "
@@ -176,8 +178,9 @@ check_cgroup(void)
 		rmdir(test);
 		line("ok", NULL, "cgroup v2: can create child cgroups under %s", i.base);
 	} else {
-		line("fail", "make the cgroup writable for root, or give agentjail a delegated "
-			     "subtree",
+		line("fail",
+		     "make the cgroup writable for root, or give agentjail a delegated "
+		     "subtree",
 		     "cgroup v2: cannot create %s: %s", test, strerror(errno));
 	}
 	if (i.has_kill)
@@ -287,12 +290,14 @@ check_features(void)
 	int links = net_probe_links();
 	bool veth = links & 1, macvlan = links & 2;
 	if (veth && macvlan)
-		line("ok", NULL, "network: veth and macvlan available (network modes veth, macvlan)");
+		line("ok", NULL,
+		     "network: veth and macvlan available (network modes veth, macvlan)");
 	else
 		line("warn", "modprobe veth macvlan",
 		     "network: %s%s%s cannot be created (only needed by network modes veth and "
 		     "macvlan)",
-		     veth ? "" : "veth", !veth && !macvlan ? " and " : "", macvlan ? "" : "macvlan");
+		     veth ? "" : "veth", !veth && !macvlan ? " and " : "",
+		     macvlan ? "" : "macvlan");
 }
 
 static void
@@ -339,12 +344,15 @@ check_jail(void)
 		rc = jail_wait(j, &r, &e);
 	uint64_t t1 = now_us();
 	if (rc >= 0 && r.termination == JAIL_TERM_EXIT && r.exit_code == 0)
-		line("ok", NULL, "jail: the default profile built a jail and ran true in it (%.1f ms)",
+		line("ok", NULL,
+		     "jail: the default profile built a jail and ran true in it (%.1f ms)",
 		     (double)(t1 - t0) / 1000.0);
 	else
 		line("fail", "see the error above and agentjail(1)",
 		     "jail: the default profile cannot run true: %s",
-		     rc < 0 ? e.msg : r.error.msg[0] ? r.error.msg : "unexpected end");
+		     rc < 0	      ? e.msg
+		     : r.error.msg[0] ? r.error.msg
+				      : "unexpected end");
 	jail_free(j);
 	jail_filter_free(f);
 	jail_config_free(&c);

@@ -46,11 +46,55 @@ huid=$(sed -n 's/.*"host_uid": \([0-9]*\).*/\1/p' "$TMPD/k.json")
 expect_eq "no pid namespace, setsid and double forks: nothing survives" "" "$(live_after_kill "$huid")"
 expect_eq "... and its cgroup is gone" no "$([ -d "$base/jail-$huid" ] && echo yes || echo no)"
 
+# agentjail killed outright leaves its jail's (empty) cgroup; the next
+# agentjail removes it, since no lease holds that uid any more.
+"$AJ" -q -v -- sleep 30 2>"$TMPD/k9.err" &
+p=$!
+if wait_for "$TMPD/k9.err" 5 'host uid [0-9]+'; then
+	huid=$(grep -Eo 'host uid [0-9]+' "$TMPD/k9.err" | grep -Eo '[0-9]+')
+	kill -KILL "$p"
+	wait "$p" 2>/dev/null
+	expect_eq "kill -9 of agentjail: its jail dies" "" "$(live_after_kill "$huid")"
+	expect_eq "... its cgroup is left behind (nobody was there to remove it)" yes \
+		"$([ -d "$base/jail-$huid" ] && echo yes)"
+	out=$("$AJ" -- true 2>&1)
+	expect_match "the next agentjail removes it and says so" 'removed [0-9]+ cgroups? left by jails' "$out"
+	expect_eq "... it is gone" no "$([ -d "$base/jail-$huid" ] && echo yes || echo no)"
+else
+	nok "kill -9: the jail did not start"
+	kill -KILL "$p"
+fi
+
 # Accounting from the cgroup: the whole jail's CPU time, killed processes included.
 aj --report "$TMPD/c.json" -- sh -c 'yes >/dev/null & sleep 1'
 ms=$(sed -n 's/.*"cpu_usage_ms": \([0-9.]*\).*/\1/p' "$TMPD/c.json")
 expect_match "cpu.stat counts the whole jail (a 1 s busy background job: ${ms} ms)" \
 	'^([5-9][0-9][0-9]|1[0-9][0-9][0-9])(\.[0-9]*)?$' "$ms"
+
+# Delegation (systemd's Delegate=yes marks the cgroup trusted.delegate=1):
+# jails go below agentjail's own cgroup, after it moved into a leaf.
+deleg="$mnt/ajtest-delegated-$$"
+mkdir "$deleg"
+if python3 -c 'import os,sys; os.setxattr(sys.argv[1], "trusted.delegate", b"1")' "$deleg" 2>/dev/null; then
+	bash -c 'echo $$ > "$1/cgroup.procs"; exec "$2" -q -v -- sleep 2' _ "$deleg" "$AJ" 2>"$TMPD/d.err" &
+	p=$!
+	if wait_for "$TMPD/d.err" 5 'host uid [0-9]+'; then
+		huid=$(grep -Eo 'host uid [0-9]+' "$TMPD/d.err" | grep -Eo '[0-9]+')
+		expect_eq "delegated cgroup: the jail's cgroup is below it" yes \
+			"$([ -d "$deleg/jail-$huid" ] && echo yes)"
+		expect_eq "... and agentjail moved itself into a leaf first" "$p" \
+			"$(cat "$deleg/agentjail-self/cgroup.procs" 2>/dev/null)"
+	else
+		nok "delegated cgroup: the jail did not start"
+	fi
+	wait "$p"
+	expect_eq "... the jail's cgroup is removed" "agentjail-self" \
+		"$(find "$deleg" -mindepth 1 -maxdepth 1 -type d -printf '%f\n')"
+	rmdir "$deleg/agentjail-self"
+else
+	skip "delegated cgroup" "trusted.* xattrs cannot be set on this cgroup2 mount"
+fi
+rmdir "$deleg"
 
 if grep -qw memory "$mnt/cgroup.controllers"; then
 	skip "hybrid-host fallbacks" "cgroup v2 here has the memory controller"
