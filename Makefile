@@ -4,6 +4,8 @@
 #   make check      build, then run the test suite (root tests need root)
 #   make asan       ASan+UBSan build of the host-side programs in build-asan/,
 #                   and the suite run against it
+#   make check-vm   build, then only the VM tier (tests/vm/run.sh: a qemu VM
+#                   with a pure cgroup v2; make check runs it too)
 #   make lint       clang-format check, mandoc -Tlint, shellcheck
 #   make deps       apt-get install the Debian packages that are missing
 #   make install    PREFIX=/usr/local DESTDIR=
@@ -80,6 +82,9 @@ build/ajprobe: tests/probe/probe.c
 check: all
 	AJ_BUILD=$(BUILD) tests/run.sh
 
+check-vm: all
+	AJ_BUILD=$(BUILD) tests/vm/run.sh
+
 asan:
 	$(MAKE) BUILD=build-asan SAN=1 build-asan/agentjail $(patsubst $(BUILD)/%,build-asan/%,$(UNIT_BINS))
 	$(MAKE) build/ajprobe
@@ -87,7 +92,7 @@ asan:
 		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 tests/run.sh
 
 C_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
-SH_FILES = $(shell git ls-files '*.sh' .ci/run tests/run.sh 2>/dev/null | sort -u)
+SH_FILES = $(shell git ls-files '*.sh' .ci/run tests/run.sh tests/vm/run.sh tests/vm/init 2>/dev/null | sort -u)
 lint:
 	clang-format --dry-run -Werror $(C_FILES)
 	mandoc -Tlint -Wwarning $(MANPAGES)
@@ -101,8 +106,10 @@ DEB_BUILD = gcc make pkg-config libc6-dev libseccomp-dev libcap-ng-dev libnl-3-d
 	    libnl-route-3-dev libjansson-dev
 DEB_TEST  = python3 procps
 DEB_LINT  = clang-format mandoc shellcheck
-deps:
-	@missing=""; for p in $(DEB_BUILD) $(DEB_TEST) $(DEB_LINT); do \
+DEB_VM    = qemu-system-x86 busybox-static
+# apt-get install of the packages in $(1) that are missing.
+define apt_install
+	missing=""; for p in $(1); do \
 		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' \
 			|| missing="$$missing $$p"; \
 	done; \
@@ -111,7 +118,14 @@ deps:
 		export DEBIAN_FRONTEND=noninteractive; \
 		apt-get install -y --no-install-recommends $$missing || \
 		{ apt-get update && apt-get install -y --no-install-recommends $$missing; }; \
-	else echo "all build and test dependencies are installed"; fi
+	fi
+endef
+
+deps:
+	@$(call apt_install,$(DEB_BUILD) $(DEB_TEST) $(DEB_LINT))
+	@# Without qemu the VM tier skips, visibly; that must not stop the build.
+	@$(call apt_install,$(DEB_VM)) || echo "qemu or busybox-static could not be installed: the VM tier will be skipped"
+	@echo "dependencies: done"
 
 install: $(BUILD)/agentjail
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/profiles $(DESTDIR)$(MANDIR)/man1 \
@@ -124,7 +138,7 @@ install: $(BUILD)/agentjail
 clean:
 	rm -rf build build-asan
 
-.PHONY: all check asan lint format deps install clean
+.PHONY: all check check-vm asan lint format deps install clean
 .DELETE_ON_ERROR:
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

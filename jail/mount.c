@@ -343,7 +343,10 @@ add_proc(struct builder *b)
 		"kpagecount",	 "kpageflags", "kpagecgroup",	"config.gz",
 	};
 	static const char *const mask_dirs[] = {"acpi", "scsi", "asound", "firmware"};
-	static const char *const ro_dirs[] = {"sys", "irq", "bus", "fs"};
+	/* Read-only rather than masked: a write to the jail's /dev/null would
+	 * succeed (a device node stays writable on a read-only mount), and
+	 * sysrq-trigger should refuse, not swallow. */
+	static const char *const ro_dirs[] = {"sys", "irq", "bus", "fs", "sysrq-trigger"};
 	struct mount_op *op;
 
 	op = add(b, MOP_PROC, staged(b, "/proc"), strdup("proc -> /proc"));

@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # The agentjail test runner.
 #
-# Runs every unit test binary in $AJ_BUILD/tests/ and every script in
-# tests/integration/, reads their TAP-style lines ("ok - ...", "not ok - ...",
+# Runs every unit test binary in $AJ_BUILD/tests/, every script in
+# tests/integration/ and the VM tier (tests/vm/run.sh: the scripts of
+# tests/vm/tests/ in a qemu VM with a pure cgroup v2, counted as the group
+# "vm"), reads their TAP-style lines ("ok - ...", "not ok - ...",
 # "ok - ... # SKIP ...") and ends with one line:
 #   N passed, N failed, N skipped
 # A test program that exits 77 without output is one skipped test; one that
 # exits non-zero with no "not ok" line counts as one failure.
-# Usage: tests/run.sh [FILTER]   (FILTER: substring of the test file names)
+# Usage: tests/run.sh [FILTER]   (FILTER: substring of the test file names;
+#                                 "vm" selects the whole VM tier)
 set -u
 cd "$(dirname "$0")/.." || exit 2
 export AJ_BUILD="${AJ_BUILD:-build}"
@@ -20,7 +23,7 @@ per_test_timeout="${AJ_TEST_TIMEOUT:-300}"
 run_one() {
 	local name="$1"; shift
 	local out rc
-	out=$(timeout -k 10 "$per_test_timeout" "$@" 2>&1 </dev/null)
+	out=$(timeout -k 10 "${group_timeout:-$per_test_timeout}" "$@" 2>&1 </dev/null)
 	rc=$?
 	local p=0 f=0 s=0 line
 	while IFS= read -r line; do
@@ -54,6 +57,17 @@ for t in tests/integration/*.sh; do
 	case "$(basename "$t")" in *"$filter"*) ;; *) continue ;; esac
 	run_one "integration/$(basename "$t" .sh)" bash "$t"
 done
+# The VM tier: one VM boot for all of its tests (or those FILTER names).
+vm_tests=()
+for t in tests/vm/tests/*.sh; do
+	[ -f "$t" ] || continue
+	case "vm/$(basename "$t")" in *"$filter"*) vm_tests+=("$(basename "$t" .sh)") ;; esac
+done
+if [ "${#vm_tests[@]}" -gt 0 ]; then
+	# The VM's own limit (AJ_VM_TIMEOUT), plus the kernel download and
+	# the initramfs.
+	group_timeout=$((${AJ_VM_TIMEOUT:-600} + 300)) run_one "vm" bash tests/vm/run.sh "${vm_tests[@]}"
+fi
 
 if [ "${#failures[@]}" -gt 0 ]; then
 	echo "failures:"

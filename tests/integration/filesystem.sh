@@ -45,8 +45,10 @@ for f in kcore keys timer_list kallsyms sched_debug; do
 	fi
 done
 if [ -e /proc/sysrq-trigger ]; then
-	expect_match "/proc/sysrq-trigger cannot be written" '^E(ROFS|ACCES|PERM)$' \
+	expect_match "/proc/sysrq-trigger cannot be written" '^E(ROFS|ACCES)$' \
 		"$(probe write /proc/sysrq-trigger)"
+	expect_match "... and is a read-only mount" '^ro(,|$)' \
+		"$(probe mounts | awk '$5 == "/proc/sysrq-trigger" {print $6}')"
 else
 	expect_eq "/proc/sysrq-trigger is not usable (this kernel has none)" ENOENT \
 		"$(probe write /proc/sysrq-trigger)"
