@@ -463,7 +463,11 @@ v2_stats(struct cgroup *cg, struct jail_result *res)
 	if (cg->dirfd < 0)
 		return;
 	res->cgroup_measured = true;
+	/* The whole jail's CPU time, including processes PID 1 never reaped
+	 * (killed at the end): better than PID 1's rusage. */
 	res->cpu_usage_us = keyed_value(cg->dirfd, "cpu.stat", "usage_usec");
+	res->cpu_user_us = keyed_value(cg->dirfd, "cpu.stat", "user_usec");
+	res->cpu_system_us = keyed_value(cg->dirfd, "cpu.stat", "system_usec");
 	res->memory_peak = single_value(cg->dirfd, "memory.peak");
 	res->pids_peak = single_value(cg->dirfd, "pids.peak");
 	res->oom_killed = keyed_value(cg->dirfd, "memory.events", "oom_kill") > 0;

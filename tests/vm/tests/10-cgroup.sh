@@ -46,6 +46,22 @@ else
 fi
 wait "$p"
 
+# The optional limits, from a profile.
+cat >"$TMPD/opt.json" <<JSON
+{"format": 1, "limits": {"memory": "256M", "memory_high": "200M", "cpuset": "0"}}
+JSON
+"$AJ" -q -v --profile "$TMPD/opt.json" -- sleep 3 2>"$TMPD/o.err" &
+p=$!
+if wait_for "$TMPD/o.err" 10 'host uid [0-9]+'; then
+	huid=$(grep -Eo 'host uid [0-9]+' "$TMPD/o.err" | grep -Eo '[0-9]+')
+	d=/sys/fs/cgroup/agentjail/jail-$huid
+	expect_eq "profile memory_high is written" $((200 << 20)) "$(cat "$d/memory.high")"
+	expect_eq "profile cpuset is written" 0 "$(cat "$d/cpuset.cpus")"
+else
+	nok "the jail with optional limits did not start"
+fi
+wait "$p"
+
 # pids: a fork bomb under pids.max 32 and a 3 s time limit.
 t0=${EPOCHREALTIME/./}; t0=$((t0 / 1000))
 aj -t 3 --cgroup_pids_max 32 --report "$TMPD/p.json" -- /ajprobe forkbomb 30 >"$TMPD/p.out"
@@ -70,6 +86,8 @@ aj --cgroup_cpu_ms_per_sec 250 --report "$TMPD/c.json" -- /ajprobe spin 2 >"$TMP
 usage=$(jget "$TMPD/c.json" cpu_usage_ms)
 if awk -v u="$usage" 'BEGIN { exit !(u >= 350 && u <= 650) }'; then
 	ok "--cgroup_cpu_ms_per_sec 250, 2 s busy: cpu.stat usage ${usage} ms (0.35-0.65 s)"
+	user=$(jget "$TMPD/c.json" cpu_user_ms)
+	expect_match "... user time from cpu.stat is most of it" '^[2-6][0-9][0-9](\.[0-9]*)?$' "$user"
 else
 	nok "--cgroup_cpu_ms_per_sec 250, 2 s busy: cpu.stat usage ${usage} ms, expected 350-650"
 	diag "$(cat "$TMPD/c.out")"
