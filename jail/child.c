@@ -206,6 +206,55 @@ exec_command(const struct child_ctx *x)
 	_exit(r == ENOENT ? JAIL_EXIT_NOTFOUND : JAIL_EXIT_NOEXEC);
 }
 
+/*
+ * Worker mode: the jail's PID 1 is the worker program itself. Its
+ * descriptors go to fixed numbers (moved out of the way first, so that no
+ * dup2 overwrites a source), its own filter goes on last, and it is
+ * execveat'ed from an fd opened outside the jail. The sync socket closes on
+ * exec: EOF tells the parent it worked.
+ */
+static __attribute__((noreturn)) void
+exec_worker(struct child_ctx *x)
+{
+	int high[3];
+	int r;
+
+	int sync = fcntl(x->sync_fd, F_DUPFD_CLOEXEC, 64);
+	if (sync < 0)
+		fail(x, "fcntl", errno, "sync socket");
+	x->sync_fd = sync;
+	int exe = fcntl(x->worker_exe_fd, F_DUPFD_CLOEXEC, 64);
+	if (exe < 0)
+		fail(x, "fcntl", errno, "worker program");
+	for (int i = 0; i < 3; i++) {
+		high[i] = x->worker_fds[i] >= 0 ? fcntl(x->worker_fds[i], F_DUPFD_CLOEXEC, 64) : -1;
+		if (x->worker_fds[i] >= 0 && high[i] < 0)
+			fail(x, "fcntl", errno, "worker descriptor");
+	}
+	for (int i = 0; i < 3; i++) {
+		if (high[i] >= 0) {
+			if (dup2(high[i], 3 + i) < 0)
+				fail(x, "dup2", errno, "worker descriptor");
+		} else {
+			close(3 + i);
+		}
+	}
+	if (setsid() < 0)
+		fail(x, "setsid", errno, NULL);
+	struct jail_msg ready = {.type = MSG_READY};
+	if (send(x->sync_fd, &ready, sizeof(ready), MSG_NOSIGNAL) != (ssize_t)sizeof(ready))
+		_exit(CHILD_EXIT_SETUP);
+	r = seccomp_filter_apply(x->worker_filter);
+	if (r < 0)
+		fail(x, "seccomp", -r, "load the worker's filter");
+	char *const argv[] = {"agentjail-worker", NULL};
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	syscall(SYS_execveat, exe, "", argv, x->envp, AT_EMPTY_PATH);
+	fail(x, "exec", errno, "the worker program");
+}
+
 static __attribute__((noreturn)) void
 pid1_finish(const struct child_ctx *x, int status)
 {
@@ -244,8 +293,10 @@ pid1_loop(const struct child_ctx *x, pid_t cmd, const sigset_t *all)
 }
 
 void
-child_main(const struct child_ctx *x)
+child_main(const struct child_ctx *ctx)
 {
+	struct child_ctx copy = *ctx; /* worker mode moves descriptors */
+	struct child_ctx *x = &copy;
 	const struct jail_config *c = x->c;
 	sigset_t all;
 	int r;
@@ -263,8 +314,17 @@ child_main(const struct child_ctx *x)
 	for (int i = 0; i < 3; i++)
 		if (x->stdio[i] >= 0 && x->stdio[i] != i && dup2(x->stdio[i], i) < 0)
 			fail(x, "dup2", errno, "stdio");
-	int keep[2] = {x->sync_fd, -1};
-	r = close_others(keep, 1);
+	int keep[6] = {x->sync_fd, x->worker_exe_fd, x->worker_fds[0], x->worker_fds[1],
+		       x->worker_fds[2], -1};
+	int nkeep = 5;
+	/* close_others wants them sorted. */
+	for (int i = 1; i < nkeep; i++)
+		for (int k = i; k > 0 && keep[k] < keep[k - 1]; k--) {
+			int t = keep[k];
+			keep[k] = keep[k - 1];
+			keep[k - 1] = t;
+		}
+	r = close_others(keep, nkeep);
 	if (r < 0)
 		fail(x, "close_range", -r, NULL);
 	/* The uid lease fd was closed above unless it is listed; it is not
@@ -324,6 +384,8 @@ child_main(const struct child_ctx *x)
 
 	if (x->exec_direct)
 		exec_command(x);
+	if (x->worker_exe_fd >= 0)
+		exec_worker(x);
 
 	/* PID 1 runs no untrusted code but shares the jail's uid: not
 	 * dumpable, so that jailed code can neither ptrace it nor read its

@@ -42,6 +42,10 @@ struct child_ctx {
 	uint32_t run_uid, run_gid; /* the ids as the jail sees them */
 	bool userns, netns, utsns, pidns;
 	bool exec_direct; /* no PID 1 of ours: exec the command in place (-Me) */
+	/* Worker mode (a session jail): PID 1 is the worker program. */
+	int worker_exe_fd; /* -1: not a worker jail */
+	int worker_fds[3]; /* to become fds 3, 4, 5 (socket, cgroup, filter); -1: none */
+	const struct jail_filter *worker_filter;
 	unsigned alarm_s; /* exec mode's time limit */
 	char *const *envp;
 	const char *path;     /* PATH to search the command in */

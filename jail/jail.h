@@ -333,6 +333,31 @@ JAIL_API int jail_reap(struct jail *j, struct jail_result *res, struct jail_erro
 /* Kill (if still running), reap and release everything. NULL allowed. */
 JAIL_API void jail_free(struct jail *j);
 
+/*
+ * A session jail (agentjaild): instead of a command, the jail's PID 1 is the
+ * static worker program `exe_fd` refers to (an O_PATH fd, opened outside the
+ * jail: execveat'ed, never visible inside), loaded with `worker_filter`
+ * (which must allow everything commands may do: filters stack). It starts
+ * with the protocol socket `sock_fd` at fd 3, an O_PATH fd of the jail's
+ * cgroup at fd 4 (the cgroup, its cgroup.procs, cgroup.threads and
+ * cgroup.subtree_control chowned to the jail's host uid: delegated, so
+ * that the worker can give each command a cgroup of its own), and a sealed
+ * memfd holding `command_filter` at fd 5 (supervisor/proto.h's format), for
+ * the worker to load in each command. Its stdout and stderr go to `log_fd`
+ * (-1: /dev/null). The config's time limit does not apply.
+ */
+struct jail_worker {
+	int exe_fd;
+	int sock_fd;
+	int log_fd;
+	const struct jail_filter *worker_filter;
+};
+JAIL_API int jail_start_worker(const struct jail_config *c, const struct jail_filter *command_filter,
+			       const struct jail_worker *w, struct jail **ret,
+			       struct jail_error *e);
+/* A sealed memfd holding f in supervisor/proto.h's filter format. */
+JAIL_API int jail_filter_memfd(const struct jail_filter *f, struct jail_error *e);
+
 /* Become the jail (nsjail's -Me): build it around the calling process and
  * execve the command in place, with no supervising process. There is no pid
  * namespace (the config must not ask for one); a time limit is an alarm()

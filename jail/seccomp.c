@@ -26,6 +26,7 @@
  *   program has a reason to switch ABI, and a foreign ABI would otherwise
  *   reach system calls by numbers this policy never looked at.
  */
+#include <fcntl.h>
 #include <linux/seccomp.h>
 #include <sched.h>
 #include <seccomp.h>
@@ -526,4 +527,30 @@ jail_seccomp_policy_names(enum jail_seccomp_policy p)
 	const struct seccomp_policy *pol = seccomp_policy(p);
 
 	return pol ? pol->names : NULL;
+}
+
+/* The filter as a sealed memfd, for a worker to load in each command it
+ * starts (format: supervisor/proto.h). Sealed: nobody can change what was
+ * handed over. */
+int
+jail_filter_memfd(const struct jail_filter *f, struct jail_error *e)
+{
+	const uint32_t magic = 0x4c464a41u; /* "AJFL", AJW_FILTER_MAGIC */
+	_cleanup_close_ int fd = memfd_create("agentjail-filter", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	uint32_t hdr[2] = {magic, f ? (uint32_t)f->n_progs : 0};
+
+	if (fd < 0)
+		return jerr(e, errno, "seccomp: memfd_create");
+	if (write(fd, hdr, sizeof(hdr)) != (ssize_t)sizeof(hdr))
+		return jerr(e, errno ? errno : EIO, "seccomp: write filter memfd");
+	for (size_t i = 0; f && i < f->n_progs; i++) {
+		uint32_t ph[2] = {f->progs[i].len, f->progs[i].flags};
+		size_t size = f->progs[i].len * sizeof(struct sock_filter);
+		if (write(fd, ph, sizeof(ph)) != (ssize_t)sizeof(ph) ||
+		    write(fd, f->progs[i].insns, size) != (ssize_t)size)
+			return jerr(e, errno ? errno : EIO, "seccomp: write filter memfd");
+	}
+	if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) < 0)
+		return jerr(e, errno, "seccomp: seal filter memfd");
+	return TAKE_FD(fd);
 }

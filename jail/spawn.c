@@ -39,6 +39,7 @@ struct jail {
 	int pidfd;
 	int sync_fd;
 	bool pidns;
+	bool worker; /* PID 1 is a worker program, not our PID 1 */
 	struct uid_lease lease;
 	struct cgroup cg;
 	const struct cgroup_ops *cgops;
@@ -454,12 +455,29 @@ kill_and_reap(struct jail *j)
 
 /* --- the public API --------------------------------------------------- */
 
-int
-jail_start(const struct jail_config *c, const struct jail_filter *f, const struct jail_stdio *io,
-	   struct jail **ret, struct jail_error *e)
+/* The cgroup is the jail's to subdivide: its directory and the files that
+ * move processes and hand out controllers belong to the jail's host uid
+ * (cgroup v2 delegation). Nothing inside the jail can reach them but the
+ * worker, which holds an fd of the directory. */
+static int
+delegate_cgroup(const struct cgroup *cg, uint32_t uid, uint32_t gid, struct jail_error *e)
 {
-	struct child_ctx x = {0};
+	static const char *const files[] = {"", "cgroup.procs", "cgroup.threads",
+					    "cgroup.subtree_control"};
+	for (size_t i = 0; i < ARRAY_SIZE(files); i++)
+		if (fchownat(cg->dirfd, files[i], uid, gid, files[i][0] ? 0 : AT_EMPTY_PATH) < 0)
+			return jerr(e, errno, "cgroup %s: delegate %s to uid %u", cg->path,
+				    files[i][0] ? files[i] : "the directory", uid);
+	return 0;
+}
+
+static int
+start_jail(const struct jail_config *c, const struct jail_filter *f, const struct jail_stdio *io,
+	   const struct jail_worker *w, struct jail **ret, struct jail_error *e)
+{
+	struct child_ctx x = {.worker_exe_fd = -1, .worker_fds = {-1, -1, -1}};
 	int sv[2] = {-1, -1};
+	_cleanup_close_ int filter_fd = -1;
 	int r;
 
 	r = jail_config_validate(c, JAIL_VALIDATE_RUN, e);
@@ -478,6 +496,7 @@ jail_start(const struct jail_config *c, const struct jail_filter *f, const struc
 	j->lease = UID_LEASE_NONE;
 	j->cg = CGROUP_NONE;
 	j->pidns = c->namespaces & JAIL_NS_PID;
+	j->worker = w != NULL;
 
 	struct jail_rlimit rl[JAIL_RL_COUNT];
 	memcpy(rl, c->rlimits, sizeof(rl));
@@ -523,6 +542,25 @@ jail_start(const struct jail_config *c, const struct jail_filter *f, const struc
 	x.stdio[0] = io ? io->in : -1;
 	x.stdio[1] = io ? io->out : -1;
 	x.stdio[2] = io ? io->err : -1;
+	if (w) {
+		uint32_t gid = c->host_gid != JAIL_ID_AUTO ? c->host_gid : j->lease.id;
+		if (j->cg.dirfd >= 0) {
+			r = delegate_cgroup(&j->cg, j->lease.id, gid, e);
+			if (r < 0)
+				goto fail;
+		}
+		filter_fd = jail_filter_memfd(f, e);
+		if (filter_fd < 0) {
+			r = filter_fd;
+			goto fail;
+		}
+		x.worker_exe_fd = w->exe_fd;
+		x.worker_fds[0] = w->sock_fd;
+		x.worker_fds[1] = j->cg.dirfd;
+		x.worker_fds[2] = filter_fd;
+		x.worker_filter = w->worker_filter;
+		x.filter = NULL; /* commands get theirs from the worker */
+	}
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
 		r = jerr(e, errno, "socketpair");
@@ -600,12 +638,29 @@ jail_start(const struct jail_config *c, const struct jail_filter *f, const struc
 			r = msg_to_error(&m, e);
 			goto fail;
 		}
-		if (m.type == MSG_READY)
+		if (m.type == MSG_READY && !j->worker)
 			break;
+		if (m.type == MSG_READY) {
+			/* The worker execs next: EOF means it did (the sync
+			 * socket is close-on-exec), an ERROR that it did not. */
+			struct pollfd p2 = {.fd = j->sync_fd, .events = POLLIN};
+			while (poll(&p2, 1, SETUP_TIMEOUT_MS) < 0 && errno == EINTR)
+				;
+			len = recv(j->sync_fd, &m, sizeof(m), MSG_DONTWAIT);
+			if (len == (ssize_t)sizeof(m) && msg_sane(&m) && m.type == MSG_ERROR) {
+				r = msg_to_error(&m, e);
+				goto fail;
+			}
+			if (len != 0) {
+				r = jerr_plain(e, EPROTO, "jail setup: the worker did not start");
+				goto fail;
+			}
+			break;
+		}
 	}
 
 	j->t_start = now_us();
-	if (c->time_limit_ms)
+	if (c->time_limit_ms && !j->worker)
 		j->deadline = j->t_start + c->time_limit_ms * 1000;
 	*ret = j;
 	return 0;
@@ -618,6 +673,31 @@ fail:
 	kill_and_reap(j);
 	jail_cleanup(j);
 	free(j);
+	return r;
+}
+
+int
+jail_start(const struct jail_config *c, const struct jail_filter *f, const struct jail_stdio *io,
+	   struct jail **ret, struct jail_error *e)
+{
+	return start_jail(c, f, io, NULL, ret, e);
+}
+
+int
+jail_start_worker(const struct jail_config *c, const struct jail_filter *command_filter,
+		  const struct jail_worker *w, struct jail **ret, struct jail_error *e)
+{
+	if (!w || w->exe_fd < 0 || w->sock_fd < 0)
+		return jerr_plain(e, EINVAL, "worker jail: no worker program or socket");
+	if (!w->worker_filter && !c->seccomp.disabled_for_tests)
+		return jerr_plain(e, EINVAL, "worker jail: no filter for the worker");
+	int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (devnull < 0)
+		return jerr(e, errno, "open /dev/null");
+	int log = w->log_fd >= 0 ? w->log_fd : devnull;
+	struct jail_stdio io = {devnull, log, log};
+	int r = start_jail(c, command_filter, &io, w, ret, e);
+	close(devnull);
 	return r;
 }
 
@@ -687,6 +767,11 @@ fill_result(struct jail *j, const siginfo_t *si, const struct rusage *ru)
 		res->termination = JAIL_TERM_SETUP_FAILED;
 		res->exit_code = JAIL_EXIT_SETUP;
 		msg_to_error(&j->err_msg, &res->error);
+	} else if (j->worker && !j->timed_out && !j->killed) {
+		/* The worker is PID 1 itself: its own end is the jail's. */
+		res->termination = si->si_code == CLD_EXITED ? JAIL_TERM_EXIT : JAIL_TERM_SIGNAL;
+		res->signal = si->si_code == CLD_EXITED ? 0 : si->si_status;
+		res->exit_code = res->signal ? 128 + res->signal : si->si_status;
 	} else if (j->have_exit) {
 		int st = j->exit_msg.status;
 		if (WIFSIGNALED(st)) {
@@ -842,7 +927,7 @@ int
 jail_exec(const struct jail_config *c, const struct jail_filter *f, int notice_fd,
 	  struct jail_error *e)
 {
-	struct child_ctx x = {0};
+	struct child_ctx x = {.worker_exe_fd = -1, .worker_fds = {-1, -1, -1}};
 	struct jail j = {
 		.pid = -1, .pidfd = -1, .sync_fd = -1, .lease = UID_LEASE_NONE, .cg = CGROUP_NONE};
 	struct jail_rlimit rl[JAIL_RL_COUNT];
