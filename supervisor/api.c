@@ -1,0 +1,1998 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The native API v1 (docs/api.md): sessions, exec, files, profiles,
+ * health, metrics. Each HTTP request has a struct http_ctx; work that waits
+ * on a worker or on the monitor suspends the connection and resumes it
+ * when the answer is there. Request bodies are parsed with the strict
+ * JSON tables of jail/json.h: unknown and duplicate keys are 400 with the
+ * JSON path; well-formed but unacceptable values are 422.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "http.h"
+#include "json.h"
+#include "log.h"
+
+#define MAX_METADATA_BYTES (16u << 10)
+#define MAX_STDIN_BYTES (16u << 20)
+#define PUT_HIGH_WATER (8u << 20) /* suspend an upload past this much queued */
+#define PUT_LOW_WATER (1u << 20)
+#define GET_HIGH_WATER (8u << 20) /* stop reading the worker past this much buffered */
+
+enum route {
+	R_NONE,
+	R_HEALTH,
+	R_METRICS,
+	R_PROFILES,
+	R_SESSIONS,	/* /v1/sessions */
+	R_SESSION,	/* /v1/sessions/{id} */
+	R_EXEC,		/* /v1/sessions/{id}/exec */
+	R_FILES,	/* /v1/sessions/{id}/files[/{path}] */
+	R_RUN,		/* /v1/run */
+};
+
+struct exec_state {
+	struct buf out, err;
+	bool out_trunc, err_trunc;
+	uint64_t max_output;
+	bool streaming, started, ended;
+	struct buf stream;   /* NDJSON not yet taken by the client */
+	char carry[2][4];    /* streaming: an incomplete UTF-8 sequence per stream */
+	size_t carry_len[2];
+	char *stdin_data;
+	size_t stdin_len;
+	bool has_stdin;
+	json_t *result;
+	bool one_shot; /* /v1/run: end the session afterwards */
+};
+
+struct file_state {
+	bool is_dir;
+	struct ajw_stat st;
+	struct buf data; /* download: received, not yet sent */
+	json_t *entries;
+	bool ended, failed;
+	uint64_t put_bytes;
+	bool put_ready;
+};
+
+struct http_ctx {
+	struct watch watch;
+	struct MHD_Connection *conn;
+	enum route route;
+	char method[8];
+	char sid[32];
+	char *path; /* files: below the workspace */
+	struct session *s;
+	struct buf body;
+	uint64_t body_limit;
+	bool body_too_large;
+	bool dispatched, suspended;
+	struct MHD_Response *resp;
+	unsigned status;
+	struct wreq *w;
+	bool waiting_priv;
+	struct exec_state *x;
+	struct file_state *f;
+	json_t *pending_exec; /* /v1/run: the exec to send once the jail exists */
+	struct http_ctx *next_waiter;
+	uint64_t t0;
+};
+
+static struct http_ctx *waiters; /* uploads waiting for a session's queue to drain */
+
+/* --- metrics ------------------------------------------------------------ */
+
+static struct {
+	uint64_t requests, sessions_created, sessions_deleted, execs, exec_errors;
+	uint64_t file_bytes_in, file_bytes_out;
+	uint64_t errors_by_status[6]; /* 4xx index by hundreds */
+	uint64_t lat_buckets[12], lat_count, lat_sum_us;
+	struct {
+		char code[40];
+		uint64_t n;
+	} errors[32];
+	struct {
+		char reason[64];
+		uint64_t n;
+	} ended[16];
+} metrics;
+
+static const double lat_bounds_ms[12] = {1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 5000, 30000};
+
+static void
+count_error(const char *code)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(metrics.errors); i++) {
+		if (!metrics.errors[i].code[0])
+			snprintf(metrics.errors[i].code, sizeof(metrics.errors[i].code), "%s", code);
+		if (strcmp(metrics.errors[i].code, code) == 0) {
+			metrics.errors[i].n++;
+			return;
+		}
+	}
+}
+
+static void
+count_exec_latency(uint64_t us)
+{
+	metrics.lat_count++;
+	metrics.lat_sum_us += us;
+	for (size_t i = 0; i < ARRAY_SIZE(lat_bounds_ms); i++)
+		if ((double)us / 1000.0 <= lat_bounds_ms[i])
+			metrics.lat_buckets[i]++;
+}
+
+void
+api_session_ended(struct session *s)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(metrics.ended); i++) {
+		if (!metrics.ended[i].reason[0])
+			snprintf(metrics.ended[i].reason, sizeof(metrics.ended[i].reason), "%s",
+				 s->end_reason);
+		if (strcmp(metrics.ended[i].reason, s->end_reason) == 0) {
+			metrics.ended[i].n++;
+			break;
+		}
+	}
+	/* Uploads waiting for this session's queue to drain: it never will. */
+	for (struct http_ctx *r = waiters; r; r = r->next_waiter)
+		if (r->s == s)
+			r->s = NULL;
+}
+
+char *
+api_metrics(void)
+{
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+	unsigned execs = 0;
+
+	if (!f)
+		return NULL;
+	for (struct session *s = session_first(); s; s = s->next)
+		execs += s->execs;
+	fprintf(f, "# HELP agentjail_sessions Live sessions.\n# TYPE agentjail_sessions gauge\n");
+	fprintf(f, "agentjail_sessions %zu\n", session_count());
+	fprintf(f, "# HELP agentjail_execs_running Commands running now.\n"
+		   "# TYPE agentjail_execs_running gauge\nagentjail_execs_running %u\n",
+		execs);
+	fprintf(f, "# TYPE agentjail_http_requests_total counter\n"
+		   "agentjail_http_requests_total %" PRIu64 "\n",
+		metrics.requests);
+	fprintf(f, "# TYPE agentjail_sessions_created_total counter\n"
+		   "agentjail_sessions_created_total %" PRIu64 "\n",
+		metrics.sessions_created);
+	fprintf(f, "# TYPE agentjail_execs_total counter\nagentjail_execs_total %" PRIu64 "\n",
+		metrics.execs);
+	fprintf(f, "# TYPE agentjail_file_bytes_total counter\n"
+		   "agentjail_file_bytes_total{direction=\"in\"} %" PRIu64 "\n"
+		   "agentjail_file_bytes_total{direction=\"out\"} %" PRIu64 "\n",
+		metrics.file_bytes_in, metrics.file_bytes_out);
+	fprintf(f, "# HELP agentjail_exec_duration_seconds Exec round trip, request to exit.\n"
+		   "# TYPE agentjail_exec_duration_seconds histogram\n");
+	for (size_t i = 0; i < ARRAY_SIZE(lat_bounds_ms); i++)
+		fprintf(f, "agentjail_exec_duration_seconds_bucket{le=\"%g\"} %" PRIu64 "\n",
+			lat_bounds_ms[i] / 1000.0, metrics.lat_buckets[i]);
+	fprintf(f,
+		"agentjail_exec_duration_seconds_bucket{le=\"+Inf\"} %" PRIu64 "\n"
+		"agentjail_exec_duration_seconds_sum %.6f\n"
+		"agentjail_exec_duration_seconds_count %" PRIu64 "\n",
+		metrics.lat_count, (double)metrics.lat_sum_us / 1e6, metrics.lat_count);
+	fprintf(f, "# TYPE agentjail_errors_total counter\n");
+	for (size_t i = 0; i < ARRAY_SIZE(metrics.errors) && metrics.errors[i].code[0]; i++)
+		fprintf(f, "agentjail_errors_total{code=\"%s\"} %" PRIu64 "\n",
+			metrics.errors[i].code, metrics.errors[i].n);
+	fprintf(f, "# TYPE agentjail_sessions_ended_total counter\n");
+	for (size_t i = 0; i < ARRAY_SIZE(metrics.ended) && metrics.ended[i].reason[0]; i++)
+		fprintf(f, "agentjail_sessions_ended_total{reason=\"%s\"} %" PRIu64 "\n",
+			metrics.ended[i].reason, metrics.ended[i].n);
+	fprintf(f, "# TYPE agentjail_jails gauge\nagentjail_jails{state=\"in_use\"} %zu\n",
+		session_count());
+	fclose(f);
+	return out;
+}
+
+/* --- responses --------------------------------------------------------- */
+
+struct watch *
+http_ctx_watch(struct http_ctx *r)
+{
+	return &r->watch;
+}
+
+/* Hand a response to a request: queued now if the handler is running,
+ * else when the resumed connection calls the handler again. */
+static void
+respond(struct http_ctx *r, unsigned status, struct MHD_Response *resp)
+{
+	if (r->resp)
+		MHD_destroy_response(r->resp);
+	r->resp = resp;
+	r->status = status;
+	if (status >= 400) {
+		size_t k = status / 100 - 4;
+		if (k < ARRAY_SIZE(metrics.errors_by_status))
+			metrics.errors_by_status[k]++;
+	}
+	if (r->suspended) {
+		r->suspended = false;
+		http_resume(r, r->conn);
+	}
+}
+
+static void
+respond_json(struct http_ctx *r, unsigned status, json_t *o)
+{
+	char *s = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);
+	json_decref(o);
+	if (!s)
+		s = strdup("{}");
+	size_t n = strlen(s);
+	char *body = realloc(s, n + 2);
+	if (body) {
+		body[n++] = '\n';
+		body[n] = '\0';
+	} else {
+		body = s;
+	}
+	struct MHD_Response *resp =
+		MHD_create_response_from_buffer(n, body, MHD_RESPMEM_MUST_FREE);
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+	respond(r, status, resp);
+}
+
+static void __attribute__((format(printf, 4, 5)))
+respond_error(struct http_ctx *r, unsigned status, const char *code, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	count_error(code);
+	respond_json(r, status, json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", msg));
+}
+
+static void
+respond_empty(struct http_ctx *r, unsigned status)
+{
+	respond(r, status, MHD_create_response_from_buffer(0, "", MHD_RESPMEM_PERSISTENT));
+}
+
+static void
+suspend(struct http_ctx *r)
+{
+	if (!r->suspended && !r->resp) {
+		r->suspended = true;
+		http_suspend(r, r->conn);
+	}
+}
+
+/* --- helpers ------------------------------------------------------------ */
+
+static const char *
+iso_time(int64_t t, char *buf, size_t size)
+{
+	struct tm tm;
+	time_t tt = (time_t)t;
+
+	gmtime_r(&tt, &tm);
+	strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return buf;
+}
+
+/* Length of the longest valid UTF-8 prefix of s[0..n). */
+static size_t
+utf8_valid_prefix(const unsigned char *s, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		unsigned char c = s[i];
+		size_t len;
+		uint32_t cp, min;
+		if (c < 0x80) {
+			i++;
+			continue;
+		} else if ((c & 0xe0) == 0xc0) {
+			len = 2, cp = c & 0x1f, min = 0x80;
+		} else if ((c & 0xf0) == 0xe0) {
+			len = 3, cp = c & 0x0f, min = 0x800;
+		} else if ((c & 0xf8) == 0xf0) {
+			len = 4, cp = c & 0x07, min = 0x10000;
+		} else {
+			return i;
+		}
+		if (i + len > n)
+			return i;
+		for (size_t k = 1; k < len; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
+				return i;
+			cp = (cp << 6) | (s[i + k] & 0x3f);
+		}
+		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			return i;
+		i += len;
+	}
+	return i;
+}
+
+static char *
+base64(const char *p, size_t n)
+{
+	static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	char *out = malloc(4 * ((n + 2) / 3) + 1);
+	size_t o = 0;
+
+	if (!out)
+		return NULL;
+	for (size_t i = 0; i < n; i += 3) {
+		uint32_t v = (uint32_t)(unsigned char)p[i] << 16;
+		if (i + 1 < n)
+			v |= (uint32_t)(unsigned char)p[i + 1] << 8;
+		if (i + 2 < n)
+			v |= (unsigned char)p[i + 2];
+		out[o++] = tbl[(v >> 18) & 63];
+		out[o++] = tbl[(v >> 12) & 63];
+		out[o++] = i + 1 < n ? tbl[(v >> 6) & 63] : '=';
+		out[o++] = i + 2 < n ? tbl[v & 63] : '=';
+	}
+	out[o] = '\0';
+	return out;
+}
+
+/* Returns the decoded length, or -1 for invalid input. */
+static ssize_t
+unbase64(const char *in, char *out)
+{
+	size_t n = 0;
+	uint32_t acc = 0;
+	int bits = 0, pad = 0;
+
+	for (const char *p = in; *p; p++) {
+		int v;
+		if (*p >= 'A' && *p <= 'Z')
+			v = *p - 'A';
+		else if (*p >= 'a' && *p <= 'z')
+			v = *p - 'a' + 26;
+		else if (*p >= '0' && *p <= '9')
+			v = *p - '0' + 52;
+		else if (*p == '+' || *p == '-')
+			v = 62;
+		else if (*p == '/' || *p == '_')
+			v = 63;
+		else if (*p == '=') {
+			pad++;
+			continue;
+		} else if (*p == '\n' || *p == '\r')
+			continue;
+		else
+			return -1;
+		if (pad)
+			return -1;
+		acc = (acc << 6) | (uint32_t)v;
+		bits += 6;
+		if (bits >= 8) {
+			out[n++] = (char)(acc >> (bits - 8));
+			bits -= 8;
+		}
+	}
+	return (ssize_t)n;
+}
+
+/* Bytes as a JSON field: "key" if valid UTF-8, else "key_b64". */
+static void
+set_bytes(json_t *o, const char *key, const char *p, size_t n)
+{
+	if (utf8_valid_prefix((const unsigned char *)p, n) == n) {
+		json_object_set_new(o, key, json_stringn(p, n));
+	} else {
+		char k[32];
+		char *b = base64(p, n);
+		snprintf(k, sizeof(k), "%s_b64", key);
+		json_object_set_new(o, k, json_string(b ? b : ""));
+		free(b);
+	}
+}
+
+static json_t *
+session_json(const struct session *s)
+{
+	char c[32], e[32], i[32];
+	uint64_t now = http_now_us();
+	uint64_t idle_left = s->last_active_us + (uint64_t)s->idle_timeout_s * 1000000;
+	int64_t idle_at = s->created_at + (int64_t)((idle_left - s->created_us) / 1000000);
+	(void)now;
+	json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:i}", "id", s->id, "profile", s->profile,
+			      "state", s->state == SESSION_READY ? "ready" : "ended", "created_at",
+			      iso_time(s->created_at, c, sizeof(c)), "expires_at",
+			      iso_time(s->created_at + s->max_lifetime_s, e, sizeof(e)),
+			      "idle_expires_at", iso_time(idle_at, i, sizeof(i)), "execs_running",
+			      (int)s->execs);
+	char la[32];
+	int64_t last = s->created_at + (int64_t)((s->last_active_us - s->created_us) / 1000000);
+	json_object_set_new(o, "last_activity", json_string(iso_time(last, la, sizeof(la))));
+	json_object_set_new(o, "limits",
+			    json_pack("{s:I,s:I,s:f,s:I,s:I}", "memory", (json_int_t)s->memory_max,
+				      "pids", (json_int_t)s->pids_max, "cpu",
+				      s->cpu_ms_per_sec / 1000.0, "timeout_ms",
+				      (json_int_t)s->exec_timeout_ms, "max_output_bytes",
+				      (json_int_t)s->max_output_bytes));
+	json_object_set_new(o, "idle_timeout_s", json_integer(s->idle_timeout_s));
+	json_object_set_new(o, "max_lifetime_s", json_integer(s->max_lifetime_s));
+	json_object_set(o, "metadata", s->metadata ? s->metadata : json_object());
+	if (!s->metadata)
+		json_decref(json_object_get(o, "metadata")); /* the temporary one */
+	return o;
+}
+
+static const json_t *
+profile_info(const char *name)
+{
+	json_t *ps = http_profiles();
+	size_t i;
+	json_t *p;
+
+	json_array_foreach(ps, i, p)
+	{
+		const char *n = json_string_value(json_object_get(p, "name"));
+		if (n && strcmp(n, name) == 0)
+			return p;
+	}
+	return NULL;
+}
+
+static uint64_t
+profile_limit(const json_t *p, const char *key)
+{
+	json_t *v = json_object_get(json_object_get(p, "limits"), key);
+	if (json_is_real(v))
+		return (uint64_t)(json_real_value(v) * 1000 + 0.5);
+	return json_is_integer(v) && json_integer_value(v) > 0 ? (uint64_t)json_integer_value(v)
+							       : 0;
+}
+
+/* --- request bodies ------------------------------------------------------ */
+
+/* Decode r's body; on failure the response is set and NULL returned. */
+static json_t *
+body_json(struct http_ctx *r, struct json_ctx *x, struct jail_error *e)
+{
+	json_t *v = NULL;
+
+	json_ctx_init(x, "request body", e);
+	if (r->body.len == 0) {
+		respond_error(r, 400, "invalid_request", "a JSON object body is required");
+		return NULL;
+	}
+	if (json_decode(x, r->body.data, r->body.len, &v) < 0) {
+		respond_error(r, 400, "invalid_request", "%s", e->msg);
+		return NULL;
+	}
+	return v;
+}
+
+struct limits_req {
+	uint64_t memory, pids, timeout_ms;
+	double cpu;
+	bool has_cpu;
+};
+
+static int
+f_limit_size(struct json_ctx *x, json_t *v, void *obj, int arg)
+{
+	struct limits_req *l = obj;
+	return json_read_size(x, v, &l->memory);
+}
+
+static int
+f_limit_pids(struct json_ctx *x, json_t *v, void *obj, int arg)
+{
+	return json_read_uint(x, v, 1, 4194304, &((struct limits_req *)obj)->pids);
+}
+
+static int
+f_limit_cpu(struct json_ctx *x, json_t *v, void *obj, int arg)
+{
+	struct limits_req *l = obj;
+	int r = json_read_number(x, v, &l->cpu);
+	if (r < 0)
+		return r;
+	if (!(l->cpu >= 0.01 && l->cpu <= 4096))
+		return json_fail(x, "expected a number of CPUs from 0.01 to 4096, got %g", l->cpu);
+	l->has_cpu = true;
+	return 0;
+}
+
+static int
+f_limit_timeout(struct json_ctx *x, json_t *v, void *obj, int arg)
+{
+	return json_read_uint(x, v, 1, 86400000, &((struct limits_req *)obj)->timeout_ms);
+}
+
+static const struct json_field limits_fields[] = {
+	{"memory", f_limit_size, 0, NULL},
+	{"pids", f_limit_pids, 0, NULL},
+	{"cpu", f_limit_cpu, 0, NULL},
+	{"timeout_ms", f_limit_timeout, 0, NULL},
+};
+static const struct json_table limits_table = {limits_fields, ARRAY_SIZE(limits_fields)};
+
+/* A JSON object of environment variables → "NAME=value" strings. */
+static int
+read_env(struct json_ctx *x, json_t *v, char ***ret, size_t *ret_n)
+{
+	size_t n;
+	int r = json_read_object(x, v, 64, &n);
+	if (r < 0)
+		return r;
+	char **env = calloc(n + 1, sizeof(*env));
+	size_t k = 0, total = 0;
+	const char *key;
+	json_t *val;
+	if (!env)
+		return -ENOMEM;
+	json_object_foreach(v, key, val)
+	{
+		size_t saved = json_path_push_key(x, key);
+		const char *s;
+		bool ok = (isalpha((unsigned char)key[0]) || key[0] == '_') && strlen(key) <= 128;
+		for (const char *p = key; ok && *p; p++)
+			ok = isalnum((unsigned char)*p) || *p == '_';
+		if (!ok) {
+			r = json_fail(x, "expected a variable name of [A-Za-z_][A-Za-z0-9_]*");
+		} else if ((r = json_read_string(x, val, 32768, &s)) >= 0) {
+			total += strlen(key) + strlen(s) + 2;
+			if (total > (64u << 10))
+				r = json_fail(x, "the environment is larger than 64 KiB");
+			else if (asprintf(&env[k], "%s=%s", key, s) < 0)
+				r = -ENOMEM;
+			else
+				k++;
+		}
+		if (r < 0) {
+			for (size_t i = 0; i < k; i++)
+				free(env[i]);
+			free(env);
+			return r;
+		}
+		json_path_pop(x, saved);
+	}
+	*ret = env;
+	*ret_n = k;
+	return 0;
+}
+
+static void
+free_env(char **env, size_t n)
+{
+	for (size_t i = 0; env && i < n; i++)
+		free(env[i]);
+	free(env);
+}
+
+/* --- sessions ------------------------------------------------------------ */
+
+struct create_req {
+	const char *profile;
+	char **env;
+	size_t n_env;
+	struct limits_req limits;
+	uint64_t idle, maxlife;
+	json_t *metadata;
+};
+
+static int
+f_profile(struct json_ctx *x, json_t *v, void *obj, int arg)
+{
+	return json_read_string(x, v, JAIL_MAX_NAME, &((struct create_req *)obj)->profile);
+}
+
+static int
+f_env(struct json_ctx *x, json_t *v, void *obj, int arg)
+{
+	struct create_req *c = obj;
+	return read_env(x, v, &c->env, &c->n_env);
+}
+
+static int
+f_idle(struct json_ctx *x, json_t *v, void *obj, int arg)
+{
+	return json_read_uint(x, v, 1, 604800, &((struct create_req *)obj)->idle);
+}
+
+static int
+f_maxlife(struct json_ctx *x, json_t *v, void *obj, int arg)
+{
+	return json_read_uint(x, v, 1, 2592000, &((struct create_req *)obj)->maxlife);
+}
+
+static int
+f_limits(struct json_ctx *x, json_t *v, void *obj, int arg)
+{
+	return json_walk_object(x, v, &limits_table, &((struct create_req *)obj)->limits);
+}
+
+static int
+f_metadata(struct json_ctx *x, json_t *v, void *obj, int arg)
+{
+	if (!json_is_object(v))
+		return json_fail(x, "expected an object, got %s", json_type_name(v));
+	char *s = json_dumps(v, JSON_COMPACT);
+	size_t n = s ? strlen(s) : 0;
+	free(s);
+	if (n > MAX_METADATA_BYTES)
+		return json_fail(x, "expected at most %u bytes of JSON, got %zu", MAX_METADATA_BYTES,
+				 n);
+	((struct create_req *)obj)->metadata = v;
+	return 0;
+}
+
+static const struct json_field create_fields[] = {
+	{"profile", f_profile, 0, NULL},	{"env", f_env, 0, NULL},
+	{"limits", f_limits, 0, NULL},		{"idle_timeout_s", f_idle, 0, NULL},
+	{"max_lifetime_s", f_maxlife, 0, NULL}, {"metadata", f_metadata, 0, NULL},
+};
+static const struct json_table create_table = {create_fields, ARRAY_SIZE(create_fields)};
+
+/* Checks the narrowed limits against the profile; 0 or a 422 sent. */
+static int
+check_limits(struct http_ctx *r, const json_t *p, const struct limits_req *l)
+{
+	uint64_t mem = profile_limit(p, "memory"), pids = profile_limit(p, "pids");
+	uint64_t cpu = profile_limit(p, "cpu"), tmax = profile_limit(p, "exec_timeout_max_ms");
+
+	if (l->memory && mem && l->memory > mem) {
+		respond_error(r, 422, "invalid_value",
+			      "limits.memory %" PRIu64 ": above the profile's %" PRIu64, l->memory, mem);
+		return -1;
+	}
+	if (l->pids && pids && l->pids > pids) {
+		respond_error(r, 422, "invalid_value",
+			      "limits.pids %" PRIu64 ": above the profile's %" PRIu64, l->pids, pids);
+		return -1;
+	}
+	if (l->has_cpu && cpu && (uint64_t)(l->cpu * 1000 + 0.5) > cpu) {
+		respond_error(r, 422, "invalid_value", "limits.cpu %g: above the profile's %g",
+			      l->cpu, cpu / 1000.0);
+		return -1;
+	}
+	if (l->timeout_ms && tmax && l->timeout_ms > tmax) {
+		respond_error(r, 422, "invalid_value",
+			      "limits.timeout_ms %" PRIu64 ": above the profile's %" PRIu64,
+			      l->timeout_ms, tmax);
+		return -1;
+	}
+	return 0;
+}
+
+/* The settings a new session gets from its profile, the request and the
+ * daemon's defaults. */
+static void
+session_settings(struct session *s, const json_t *p, const struct limits_req *l, uint64_t idle,
+		 uint64_t maxlife)
+{
+	const struct ajd_limits *dl = &http_cfg->limits;
+	uint64_t tmax = profile_limit(p, "exec_timeout_max_ms");
+
+	s->memory_max = l->memory ? l->memory : profile_limit(p, "memory");
+	s->pids_max = l->pids ? l->pids : profile_limit(p, "pids");
+	s->cpu_ms_per_sec =
+		l->has_cpu ? (uint32_t)(l->cpu * 1000 + 0.5) : (uint32_t)profile_limit(p, "cpu");
+	s->exec_timeout_max_ms = (uint32_t)(tmax ? tmax : dl->exec_timeout_ms);
+	s->exec_timeout_ms = (uint32_t)(l->timeout_ms ? l->timeout_ms : dl->exec_timeout_ms);
+	if (s->exec_timeout_ms > s->exec_timeout_max_ms)
+		s->exec_timeout_ms = s->exec_timeout_max_ms;
+	s->max_output_bytes = dl->max_output_bytes;
+	s->idle_timeout_s = (uint32_t)(idle ? idle : dl->idle_timeout_s);
+	s->max_lifetime_s = (uint32_t)(maxlife ? maxlife : dl->max_lifetime_s);
+}
+
+
+static void exec_start(struct http_ctx *r, struct session *s, json_t *req);
+
+static void
+created(void *owner, const struct priv_reply_view *v)
+{
+	struct http_ctx *r = owner;
+
+	r->waiting_priv = false;
+	if (v->err) {
+		if (v->err == EAGAIN)
+			respond_error(r, 503, "too_many_sessions", "%s", v->msg);
+		else if (v->err == ENOENT)
+			respond_error(r, 422, "unknown_profile", "%s", v->msg);
+		else
+			respond_error(r, 500, "jail_failed", "%s", v->msg);
+		return;
+	}
+	const char *profile = json_string_value(json_object_get(r->pending_exec, "profile"));
+	struct session *s = session_new(v->jail_id, v->host_uid, v->fd, profile ? profile : "?");
+	if (!s) {
+		close(v->fd);
+		priv_destroy(v->jail_id);
+		respond_error(r, 500, "internal", "out of memory");
+		return;
+	}
+	const json_t *p = profile_info(s->profile);
+	json_t *lim = json_object_get(r->pending_exec, "_limits");
+	struct limits_req l = {0};
+	if (lim) {
+		l.memory = (uint64_t)json_integer_value(json_object_get(lim, "memory"));
+		l.pids = (uint64_t)json_integer_value(json_object_get(lim, "pids"));
+		l.timeout_ms = (uint64_t)json_integer_value(json_object_get(lim, "timeout_ms"));
+		json_t *cpu = json_object_get(lim, "cpu");
+		l.has_cpu = cpu != NULL;
+		l.cpu = json_number_value(cpu);
+	}
+	session_settings(s, p,
+			 &l, (uint64_t)json_integer_value(json_object_get(r->pending_exec, "_idle")),
+			 (uint64_t)json_integer_value(json_object_get(r->pending_exec, "_maxlife")));
+	json_t *md = json_object_get(r->pending_exec, "metadata");
+	if (md)
+		s->metadata = json_incref(md);
+	metrics.sessions_created++;
+	char uid[16];
+	snprintf(uid, sizeof(uid), "%u", v->host_uid);
+	log_event(LOG_INFO, "session.create", "session", s->id, "profile", s->profile, "host_uid",
+		  uid, NULL);
+	if (r->route == R_RUN) {
+		r->s = s;
+		exec_start(r, s, r->pending_exec);
+		if (r->x)
+			r->x->one_shot = true;
+		else
+			session_end(s, "run_done", false);
+		return;
+	}
+	respond_json(r, 201, session_json(s));
+}
+
+/* POST /v1/sessions and the first half of POST /v1/run. */
+static void
+create_session(struct http_ctx *r, json_t *root, struct create_req *c)
+{
+	const char *name = c->profile ? c->profile : http_cfg->default_profile;
+	const json_t *p = profile_info(name);
+
+	if (!p) {
+		respond_error(r, 422, "unknown_profile", "profile '%s': no such profile", name);
+		return;
+	}
+	if (check_limits(r, p, &c->limits) < 0)
+		return;
+	if (c->idle && c->idle > http_cfg->limits.idle_timeout_s) {
+		respond_error(r, 422, "invalid_value", "idle_timeout_s %" PRIu64 ": above %u", c->idle,
+			      http_cfg->limits.idle_timeout_s);
+		return;
+	}
+	if (c->maxlife && c->maxlife > http_cfg->limits.max_lifetime_s) {
+		respond_error(r, 422, "invalid_value", "max_lifetime_s %" PRIu64 ": above %u",
+			      c->maxlife, http_cfg->limits.max_lifetime_s);
+		return;
+	}
+	if (session_count() >= http_cfg->limits.max_sessions) {
+		respond_error(r, 503, "too_many_sessions", "the limit of %u live sessions is reached",
+			      http_cfg->limits.max_sessions);
+		return;
+	}
+	/* What the reply needs, kept with the request. */
+	json_object_set_new(root, "profile", json_string(name));
+	json_object_set_new(root, "_limits",
+			    json_pack("{s:I,s:I,s:I}", "memory", (json_int_t)c->limits.memory, "pids",
+				      (json_int_t)c->limits.pids, "timeout_ms",
+				      (json_int_t)c->limits.timeout_ms));
+	if (c->limits.has_cpu)
+		json_object_set_new(json_object_get(root, "_limits"), "cpu",
+				    json_real(c->limits.cpu));
+	json_object_set_new(root, "_idle", json_integer((json_int_t)c->idle));
+	json_object_set_new(root, "_maxlife", json_integer((json_int_t)c->maxlife));
+	r->pending_exec = json_incref(root);
+	int rc = priv_create(name, c->limits.memory, c->limits.pids,
+			     c->limits.has_cpu ? (uint32_t)(c->limits.cpu * 1000 + 0.5) : 0, c->env,
+			     c->n_env, created, r);
+	if (rc < 0) {
+		respond_error(r, 500, "internal", "cannot reach the monitor: %s", strerror(-rc));
+		return;
+	}
+	r->waiting_priv = true;
+}
+
+static void
+post_sessions(struct http_ctx *r)
+{
+	struct jail_error e = {0};
+	struct json_ctx x;
+	struct create_req c = {0};
+	json_t *root = body_json(r, &x, &e);
+
+	if (!root)
+		return;
+	if (json_walk_object(&x, root, &create_table, &c) < 0)
+		respond_error(r, 400, "invalid_request", "%s", e.msg);
+	else
+		create_session(r, root, &c);
+	free_env(c.env, c.n_env);
+	json_decref(root);
+}
+
+static void
+list_sessions(struct http_ctx *r)
+{
+	json_t *a = json_array();
+	for (struct session *s = session_first(); s; s = s->next)
+		json_array_append_new(a, session_json(s));
+	respond_json(r, 200, json_pack("{s:o}", "sessions", a));
+}
+
+static void
+destroyed(void *owner, const struct priv_reply_view *v)
+{
+	struct http_ctx *r = owner;
+	r->waiting_priv = false;
+	respond_empty(r, 204);
+}
+
+static void
+delete_session(struct http_ctx *r, struct session *s)
+{
+	uint32_t jail = s->jail_id;
+
+	metrics.sessions_deleted++;
+	session_end(s, "deleted", true);
+	r->s = NULL;
+	/* Answer once the monitor has ended the jail: 204 means gone. */
+	if (priv_destroy_wait(jail, destroyed, r) < 0)
+		respond_empty(r, 204);
+	else
+		r->waiting_priv = true;
+}
+
+/* --- exec ------------------------------------------------------------- */
+
+struct exec_req {
+	json_t *command;
+	const char *stdin_text, *stdin_b64, *cwd;
+	char **env;
+	size_t n_env;
+	uint64_t timeout_ms, max_output;
+	/* /v1/run */
+	struct create_req c;
+};
+
+static int
+f_command(struct json_ctx *x, json_t *v, void *obj, int arg)
+{
+	struct exec_req *q = obj;
+	size_t n;
+	if (json_is_string(v)) {
+		const char *s;
+		int r = json_read_string(x, v, JAIL_MAX_ARG_LEN, &s);
+		if (r < 0)
+			return r;
+		if (!s[0])
+			return json_fail(x, "expected a non-empty command");
+		q->command = v;
+		return 0;
+	}
+	int r = json_read_array(x, v, JAIL_MAX_ARGS, &n);
+	if (r < 0)
+		return json_fail(x, "expected an array of strings or a string, got %s",
+				 json_type_name(v));
+	if (n == 0)
+		return json_fail(x, "expected at least one element");
+	for (size_t i = 0; i < n; i++) {
+		size_t saved = json_path_push_index(x, i);
+		const char *s;
+		if ((r = json_read_string(x, json_array_get(v, i), JAIL_MAX_ARG_LEN, &s)) < 0)
+			return r;
+		json_path_pop(x, saved);
+	}
+	q->command = v;
+	return 0;
+}
+
+static int
+f_stdin(struct json_ctx *x, json_t *v, void *obj, int arg)
+{
+	struct exec_req *q = obj;
+	return json_read_string(x, v, MAX_STDIN_BYTES, arg ? &q->stdin_b64 : &q->stdin_text);
+}
+
+static int
+f_cwd(struct json_ctx *x, json_t *v, void *obj, int arg)
+{
+	return json_read_string(x, v, AJW_MAX_PATH, &((struct exec_req *)obj)->cwd);
+}
+
+static int
+f_xenv(struct json_ctx *x, json_t *v, void *obj, int arg)
+{
+	struct exec_req *q = obj;
+	return read_env(x, v, &q->env, &q->n_env);
+}
+
+static int
+f_timeout(struct json_ctx *x, json_t *v, void *obj, int arg)
+{
+	return json_read_uint(x, v, 1, 86400000, &((struct exec_req *)obj)->timeout_ms);
+}
+
+static int
+f_maxout(struct json_ctx *x, json_t *v, void *obj, int arg)
+{
+	return json_read_uint(x, v, 1, 1ull << 30, &((struct exec_req *)obj)->max_output);
+}
+
+static int
+f_run_profile(struct json_ctx *x, json_t *v, void *obj, int arg)
+{
+	return f_profile(x, v, &((struct exec_req *)obj)->c, 0);
+}
+
+static int
+f_run_limits(struct json_ctx *x, json_t *v, void *obj, int arg)
+{
+	return json_walk_object(x, v, &limits_table, &((struct exec_req *)obj)->c.limits);
+}
+
+static const struct json_field exec_fields[] = {
+	{"command", f_command, 0, NULL},      {"stdin", f_stdin, 0, NULL},
+	{"stdin_b64", f_stdin, 1, NULL},      {"env", f_xenv, 0, NULL},
+	{"cwd", f_cwd, 0, NULL},	      {"timeout_ms", f_timeout, 0, NULL},
+	{"max_output_bytes", f_maxout, 0, NULL},
+};
+static const struct json_table exec_table = {exec_fields, ARRAY_SIZE(exec_fields)};
+
+static const struct json_field run_fields[] = {
+	{"command", f_command, 0, NULL},      {"stdin", f_stdin, 0, NULL},
+	{"stdin_b64", f_stdin, 1, NULL},      {"env", f_xenv, 0, NULL},
+	{"cwd", f_cwd, 0, NULL},	      {"timeout_ms", f_timeout, 0, NULL},
+	{"max_output_bytes", f_maxout, 0, NULL}, {"profile", f_run_profile, 0, NULL},
+	{"limits", f_run_limits, 0, NULL},
+};
+static const struct json_table run_table = {run_fields, ARRAY_SIZE(run_fields)};
+
+static void
+exec_free(struct exec_state *x)
+{
+	if (!x)
+		return;
+	buf_free(&x->out);
+	buf_free(&x->err);
+	buf_free(&x->stream);
+	free(x->stdin_data);
+	json_decref(x->result);
+	free(x);
+}
+
+static const char *
+termination(const struct ajw_exit *ex)
+{
+	if (ex->flags & AJW_EXIT_CANCELLED)
+		return "cancelled";
+	if (ex->flags & AJW_EXIT_TIMED_OUT)
+		return "timeout";
+	if (ex->flags & AJW_EXIT_OUTPUT_LIMIT)
+		return "output_limit";
+	if (ex->flags & AJW_EXIT_OOM)
+		return "oom";
+	return ex->signal ? "signal" : "exit";
+}
+
+static json_t *
+exit_json(const struct ajw_exit *ex)
+{
+	int code = ex->flags & AJW_EXIT_TIMED_OUT ? 124
+		   : ex->signal			  ? 128 + ex->signal
+						  : ex->exit_code;
+	return json_pack("{s:i,s:o,s:b,s:b,s:s,s:b,s:b,s:f,s:f,s:o}", "exit_code", code, "signal",
+			 ex->signal ? json_integer(ex->signal) : json_null(), "timed_out",
+			 !!(ex->flags & AJW_EXIT_TIMED_OUT), "oom_killed",
+			 !!(ex->flags & AJW_EXIT_OOM), "termination", termination(ex),
+			 "stdout_truncated", !!(ex->flags & AJW_EXIT_STDOUT_TRUNCATED),
+			 "stderr_truncated", !!(ex->flags & AJW_EXIT_STDERR_TRUNCATED),
+			 "duration_ms", (double)ex->duration_us / 1000.0, "cpu_ms",
+			 (double)ex->cpu_us / 1000.0, "memory_peak_bytes",
+			 ex->memory_peak ? json_integer((json_int_t)ex->memory_peak) : json_null());
+}
+
+/* Streaming: one NDJSON event, keeping an incomplete UTF-8 sequence at the
+ * end of a chunk for the next one. */
+static void
+stream_event(struct exec_state *x, int which, const char *p, size_t n, bool final)
+{
+	const char *key = which ? "stderr" : "stdout";
+	char tmp[AJW_MAX_PAYLOAD + 8];
+	size_t len = 0;
+
+	if (x->carry_len[which] + n > sizeof(tmp))
+		n = sizeof(tmp) - x->carry_len[which];
+	memcpy(tmp, x->carry[which], x->carry_len[which]);
+	len = x->carry_len[which];
+	memcpy(tmp + len, p, n);
+	len += n;
+	x->carry_len[which] = 0;
+	size_t ok = utf8_valid_prefix((const unsigned char *)tmp, len);
+	if (!final && ok < len && len - ok < 4 && ((unsigned char)tmp[ok] & 0xc0) == 0xc0) {
+		memcpy(x->carry[which], tmp + ok, len - ok);
+		x->carry_len[which] = len - ok;
+		len = ok;
+	}
+	if (len == 0)
+		return;
+	json_t *o = json_object();
+	set_bytes(o, key, tmp, len);
+	char *s = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);
+	json_decref(o);
+	if (s) {
+		buf_append(&x->stream, s, strlen(s));
+		buf_append(&x->stream, "\n", 1);
+		free(s);
+	}
+}
+
+static void
+exec_finished(struct http_ctx *r, json_t *result)
+{
+	struct exec_state *x = r->x;
+	struct session *s = r->s;
+
+	x->ended = true;
+	count_exec_latency(now_us() - r->t0);
+	if (x->streaming) {
+		stream_event(x, 0, "", 0, true);
+		stream_event(x, 1, "", 0, true);
+		char *str = json_dumps(json_pack("{s:o}", "exit", result), JSON_COMPACT);
+		if (str) {
+			buf_append(&x->stream, str, strlen(str));
+			buf_append(&x->stream, "\n", 1);
+			free(str);
+		}
+		if (r->suspended) {
+			r->suspended = false;
+			http_resume(r, r->conn);
+		}
+	} else {
+		set_bytes(result, "stdout", x->out.data ? x->out.data : "", x->out.len);
+		set_bytes(result, "stderr", x->err.data ? x->err.data : "", x->err.len);
+		respond_json(r, 200, result);
+	}
+	if (x->one_shot && s) {
+		r->s = NULL;
+		session_end(s, "run_done", false);
+	}
+}
+
+static void
+exec_reply(struct wreq *w, uint32_t type, const char *p, uint32_t len)
+{
+	struct http_ctx *r = w->owner;
+
+	if (!r)
+		return; /* its client is gone; the worker was told to cancel */
+	struct exec_state *x = r->x;
+	switch (type) {
+	case AJW_STARTED:
+		x->started = true;
+		if (x->has_stdin) {
+			for (size_t off = 0; off < x->stdin_len; off += AJW_DATA_CHUNK) {
+				size_t n = x->stdin_len - off;
+				wreq_more(w, AJW_STDIN, x->stdin_data + off,
+					  n > AJW_DATA_CHUNK ? AJW_DATA_CHUNK : n);
+			}
+			wreq_more(w, AJW_STDIN, NULL, 0);
+			free(x->stdin_data);
+			x->stdin_data = NULL;
+		}
+		return;
+	case AJW_STDOUT:
+	case AJW_STDERR:
+		if (x->streaming) {
+			stream_event(x, type == AJW_STDERR, p, len, false);
+			if (r->suspended) {
+				r->suspended = false;
+				http_resume(r, r->conn);
+			}
+		} else {
+			buf_append(type == AJW_STDOUT ? &x->out : &x->err, p, len);
+		}
+		return;
+	case AJW_EXIT: {
+		struct ajw_exit ex = {0};
+		if (len < sizeof(ex)) {
+			r->w = NULL;
+			respond_error(r, 500, "worker_protocol", "malformed exit");
+			return;
+		}
+		memcpy(&ex, p, sizeof(ex));
+		r->w = NULL;
+		exec_finished(r, exit_json(&ex));
+		return;
+	}
+	case AJW_ERROR: {
+		struct ajw_error er = {0};
+		const char *msg = len > sizeof(er) ? p + sizeof(er) : "";
+		if (len >= sizeof(er))
+			memcpy(&er, p, sizeof(er));
+		if (len <= sizeof(er) || p[len - 1] != '\0')
+			msg = "the worker gave no reason";
+		r->w = NULL;
+		if (er.code == AJW_E_EXEC_FAILED) {
+			/* As a shell does: 127 not found, 126 cannot execute. */
+			struct ajw_exit ex = {.exit_code = er.err == ENOENT ? 127 : 126};
+			json_t *res = exit_json(&ex);
+			if (!x->streaming) {
+				buf_append(&x->err, msg, strlen(msg));
+				buf_append(&x->err, "\n", 1);
+			} else {
+				stream_event(x, 1, msg, strlen(msg), false);
+				stream_event(x, 1, "\n", 1, false);
+			}
+			exec_finished(r, res);
+		} else if (er.code == AJW_E_BUSY) {
+			if (!x->streaming)
+				respond_error(r, 429, "too_many_execs", "%s", msg);
+			else
+				exec_finished(r, json_pack("{s:s}", "error", msg));
+		} else {
+			metrics.exec_errors++;
+			if (!x->streaming)
+				respond_error(r, 503, "session_ended", "%s", msg);
+			else
+				exec_finished(r, json_pack("{s:s}", "error", msg));
+		}
+		return;
+	}
+	default:
+		return;
+	}
+}
+
+static ssize_t
+stream_reader(void *cls, uint64_t pos, char *out, size_t max)
+{
+	struct http_ctx *r = cls;
+	struct exec_state *x = r->x;
+	size_t n = x ? buf_pending(&x->stream) : 0;
+
+	if (n == 0) {
+		if (!x || x->ended)
+			return MHD_CONTENT_READER_END_OF_STREAM;
+		suspend(r);
+		return 0;
+	}
+	if (n > max)
+		n = max;
+	memcpy(out, x->stream.data + x->stream.off, n);
+	buf_consume(&x->stream, n);
+	return (ssize_t)n;
+}
+
+static bool
+wants_ndjson(struct http_ctx *r)
+{
+	const char *a = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Accept");
+	return a && strstr(a, "application/x-ndjson");
+}
+
+/* Send an EXEC for the request in `req` (an object parsed by exec_table
+ * or run_table). */
+static void
+exec_start(struct http_ctx *r, struct session *s, json_t *req)
+{
+	const struct ajd_limits *dl = &http_cfg->limits;
+	json_t *cmd = json_object_get(req, "command");
+	const char *cwd = json_string_value(json_object_get(req, "cwd"));
+	json_t *jt = json_object_get(req, "timeout_ms"), *jm = json_object_get(req, "max_output_bytes");
+	uint64_t timeout = jt ? (uint64_t)json_integer_value(jt) : s->exec_timeout_ms;
+	uint64_t maxout = jm ? (uint64_t)json_integer_value(jm) : s->max_output_bytes;
+	unsigned total = 0;
+
+	if (timeout > s->exec_timeout_max_ms) {
+		respond_error(r, 422, "invalid_value",
+			      "timeout_ms %" PRIu64 ": above the profile's limit of %u", timeout,
+			      s->exec_timeout_max_ms);
+		return;
+	}
+	if (maxout > dl->max_output_bytes) {
+		respond_error(r, 422, "invalid_value",
+			      "max_output_bytes %" PRIu64 ": above the limit of %" PRIu64, maxout,
+			      dl->max_output_bytes);
+		return;
+	}
+	for (struct session *o = session_first(); o; o = o->next)
+		total += o->execs;
+	if (s->execs >= dl->max_execs_per_session || total >= dl->max_execs_total) {
+		respond_error(r, 429, "too_many_execs",
+			      s->execs >= dl->max_execs_per_session
+				      ? "this session already runs %u commands"
+				      : "the host already runs %u commands",
+			      s->execs >= dl->max_execs_per_session ? s->execs : total);
+		return;
+	}
+
+	/* The payload: struct ajw_exec, cwd, argv, env. */
+	struct buf pl = {0};
+	struct ajw_exec ex = {.timeout_ms = (uint32_t)timeout, .max_output_bytes = maxout};
+	json_t *envo = json_object_get(req, "_env");
+	buf_append(&pl, &ex, sizeof(ex));
+	buf_append(&pl, cwd ? cwd : "", strlen(cwd ? cwd : "") + 1);
+	if (json_is_string(cmd)) {
+		const char *sh[] = {"/bin/sh", "-c", json_string_value(cmd)};
+		for (size_t i = 0; i < 3; i++)
+			buf_append(&pl, sh[i], strlen(sh[i]) + 1);
+		ex.argc = 3;
+	} else {
+		size_t i;
+		json_t *a;
+		json_array_foreach(cmd, i, a)
+		{
+			const char *s2 = json_string_value(a);
+			buf_append(&pl, s2, strlen(s2) + 1);
+		}
+		ex.argc = (uint32_t)json_array_size(cmd);
+	}
+	size_t i;
+	json_t *ev;
+	json_array_foreach(envo, i, ev)
+	{
+		const char *s2 = json_string_value(ev);
+		buf_append(&pl, s2, strlen(s2) + 1);
+	}
+	ex.envc = (uint32_t)json_array_size(envo);
+
+	struct exec_state *x = calloc(1, sizeof(*x));
+	const char *in = json_string_value(json_object_get(req, "stdin"));
+	const char *in64 = json_string_value(json_object_get(req, "stdin_b64"));
+	if (in || in64) {
+		x->has_stdin = true;
+		ex.flags |= AJW_EXEC_STDIN;
+		size_t n = strlen(in ? in : in64);
+		x->stdin_data = malloc(n + 1);
+		if (in) {
+			memcpy(x->stdin_data, in, n);
+			x->stdin_len = n;
+		} else {
+			ssize_t d = unbase64(in64, x->stdin_data);
+			if (d < 0) {
+				exec_free(x);
+				buf_free(&pl);
+				respond_error(r, 422, "invalid_value", "stdin_b64: not valid base64");
+				return;
+			}
+			x->stdin_len = (size_t)d;
+		}
+	}
+	memcpy(pl.data, &ex, sizeof(ex));
+	if (pl.len > AJW_MAX_PAYLOAD) {
+		exec_free(x);
+		buf_free(&pl);
+		respond_error(r, 413, "payload_too_large",
+			      "the command and environment are larger than %u bytes", AJW_MAX_PAYLOAD);
+		return;
+	}
+	x->streaming = wants_ndjson(r);
+	x->max_output = maxout;
+	r->x = x;
+	r->s = s;
+	r->t0 = now_us();
+	r->w = wreq_send(s, AJW_EXEC, pl.data, pl.len, NULL, 0, exec_reply, r);
+	buf_free(&pl);
+	if (!r->w) {
+		respond_error(r, 503, "session_ended", "the session's worker is gone");
+		return;
+	}
+	r->w->exec = true;
+	s->execs++;
+	metrics.execs++;
+	if (x->streaming) {
+		struct MHD_Response *resp = MHD_create_response_from_callback(
+			MHD_SIZE_UNKNOWN, 64 << 10, stream_reader, r, NULL);
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/x-ndjson");
+		respond(r, 200, resp);
+	}
+}
+
+/* Move the parsed request's environment into the object as "_env". */
+static void
+stash_env(json_t *root, char **env, size_t n)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(a, json_string(env[i]));
+	json_object_set_new(root, "_env", a);
+}
+
+static void
+post_exec(struct http_ctx *r, struct session *s)
+{
+	struct jail_error e = {0};
+	struct json_ctx x;
+	struct exec_req q = {0};
+	json_t *root = body_json(r, &x, &e);
+
+	if (!root)
+		return;
+	if (json_walk_object(&x, root, &exec_table, &q) < 0)
+		respond_error(r, 400, "invalid_request", "%s", e.msg);
+	else if (!q.command)
+		respond_error(r, 400, "invalid_request", "request body: $: 'command' is required");
+	else if (q.stdin_text && q.stdin_b64)
+		respond_error(r, 422, "invalid_value", "give stdin or stdin_b64, not both");
+	else {
+		stash_env(root, q.env, q.n_env);
+		exec_start(r, s, root);
+	}
+	free_env(q.env, q.n_env);
+	json_decref(root);
+}
+
+static void
+post_run(struct http_ctx *r)
+{
+	struct jail_error e = {0};
+	struct json_ctx x;
+	struct exec_req q = {0};
+	json_t *root = body_json(r, &x, &e);
+
+	if (!root)
+		return;
+	if (json_walk_object(&x, root, &run_table, &q) < 0)
+		respond_error(r, 400, "invalid_request", "%s", e.msg);
+	else if (!q.command)
+		respond_error(r, 400, "invalid_request", "request body: $: 'command' is required");
+	else if (q.stdin_text && q.stdin_b64)
+		respond_error(r, 422, "invalid_value", "give stdin or stdin_b64, not both");
+	else {
+		stash_env(root, q.env, q.n_env);
+		/* The environment goes to each command, not the jail: the
+		 * session is made with the profile's. */
+		create_session(r, root, &q.c);
+	}
+	free_env(q.env, q.n_env);
+	json_decref(root);
+}
+
+/* --- files -------------------------------------------------------------- */
+
+static const char *
+type_name(uint32_t t)
+{
+	switch (t) {
+	case AJW_T_FILE: return "file";
+	case AJW_T_DIR: return "directory";
+	case AJW_T_SYMLINK: return "symlink";
+	default: return "other";
+	}
+}
+
+/* An ERROR from the worker about a file, as an HTTP error. */
+static void
+file_error(struct http_ctx *r, const char *p, uint32_t len)
+{
+	struct ajw_error er = {.code = AJW_E_INTERNAL};
+	const char *msg = "the worker gave no reason";
+
+	if (len >= sizeof(er))
+		memcpy(&er, p, sizeof(er));
+	if (len > sizeof(er) && p[len - 1] == '\0')
+		msg = p + sizeof(er);
+	switch (er.code) {
+	case AJW_E_NOT_FOUND: respond_error(r, 404, "file_not_found", "%s", msg); break;
+	case AJW_E_ESCAPE: respond_error(r, 400, "path_escapes_workspace", "%s", msg); break;
+	case AJW_E_NOT_REGULAR: respond_error(r, 400, "not_a_regular_file", "%s", msg); break;
+	case AJW_E_IS_DIRECTORY: respond_error(r, 400, "is_a_directory", "%s", msg); break;
+	case AJW_E_NOT_DIRECTORY: respond_error(r, 400, "not_a_directory", "%s", msg); break;
+	case AJW_E_EXISTS: respond_error(r, 409, "already_exists", "%s", msg); break;
+	case AJW_E_NOT_EMPTY: respond_error(r, 409, "directory_not_empty", "%s", msg); break;
+	case AJW_E_READ_ONLY: respond_error(r, 403, "read_only", "%s", msg); break;
+	case AJW_E_NO_SPACE: respond_error(r, 507, "no_space", "%s", msg); break;
+	case AJW_E_BAD_REQUEST: respond_error(r, 400, "invalid_path", "%s", msg); break;
+	default: respond_error(r, 503, "session_ended", "%s", msg); break;
+	}
+}
+
+static ssize_t
+file_reader(void *cls, uint64_t pos, char *out, size_t max)
+{
+	struct http_ctx *r = cls;
+	struct file_state *f = r->f;
+	size_t n = f ? buf_pending(&f->data) : 0;
+
+	if (n == 0) {
+		if (!f || f->ended)
+			return pos < (f ? f->st.size : 0) ? MHD_CONTENT_READER_END_WITH_ERROR
+							  : MHD_CONTENT_READER_END_OF_STREAM;
+		suspend(r);
+		return 0;
+	}
+	if (n > max)
+		n = max;
+	memcpy(out, f->data.data + f->data.off, n);
+	buf_consume(&f->data, n);
+	metrics.file_bytes_out += n;
+	if (r->s && r->s->paused_in && buf_pending(&f->data) < PUT_LOW_WATER)
+		session_pause_input(r->s, false);
+	return (ssize_t)n;
+}
+
+static ssize_t
+head_reader(void *cls, uint64_t pos, char *out, size_t max)
+{
+	return MHD_CONTENT_READER_END_WITH_ERROR; /* HEAD: never called */
+}
+
+static void
+stat_headers(struct MHD_Response *resp, const struct ajw_stat *st)
+{
+	char v[64];
+
+	MHD_add_response_header(resp, "X-File-Type", type_name(st->type));
+	snprintf(v, sizeof(v), "%04o", st->mode & 07777);
+	MHD_add_response_header(resp, "X-File-Mode", v);
+	snprintf(v, sizeof(v), "%" PRIu64, st->size);
+	MHD_add_response_header(resp, "X-File-Size", v);
+	time_t t = (time_t)(st->mtime_ns / 1000000000);
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strftime(v, sizeof(v), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_LAST_MODIFIED, v);
+}
+
+static void
+get_reply(struct wreq *w, uint32_t type, const char *p, uint32_t len)
+{
+	struct http_ctx *r = w->owner;
+
+	if (!r)
+		return;
+	struct file_state *f = r->f;
+	switch (type) {
+	case AJW_STAT_REPLY:
+		if (len < sizeof(f->st)) {
+			respond_error(r, 500, "worker_protocol", "malformed stat");
+			return;
+		}
+		memcpy(&f->st, p, sizeof(f->st));
+		if (strcmp(r->method, "HEAD") == 0) {
+			struct MHD_Response *resp = MHD_create_response_from_callback(
+				f->st.type == AJW_T_FILE ? f->st.size : 0, 4096, head_reader, r, NULL);
+			stat_headers(resp, &f->st);
+			respond(r, 200, resp);
+		} else if (f->st.type == AJW_T_DIR) {
+			f->is_dir = true;
+			f->entries = json_array();
+		} else {
+			struct MHD_Response *resp = MHD_create_response_from_callback(
+				f->st.size, 64 << 10, file_reader, r, NULL);
+			MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+						"application/octet-stream");
+			stat_headers(resp, &f->st);
+			respond(r, 200, resp);
+		}
+		return;
+	case AJW_DATA:
+		buf_append(&f->data, p, len);
+		if (buf_pending(&f->data) > GET_HIGH_WATER)
+			session_pause_input(w->s, true);
+		if (r->suspended) {
+			r->suspended = false;
+			http_resume(r, r->conn);
+		}
+		return;
+	case AJW_DIRENT: {
+		struct ajw_stat st;
+		if (len <= sizeof(st) || p[len - 1] != '\0' || !f->entries)
+			return;
+		memcpy(&st, p, sizeof(st));
+		char t[32];
+		time_t tt = (time_t)(st.mtime_ns / 1000000000);
+		struct tm tm;
+		gmtime_r(&tt, &tm);
+		strftime(t, sizeof(t), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		json_t *name = json_string(p + sizeof(st));
+		if (!name) {
+			char *b = base64(p + sizeof(st), strlen(p + sizeof(st)));
+			json_array_append_new(f->entries,
+					      json_pack("{s:s,s:s,s:I,s:s,s:s}", "name_b64", b ? b : "",
+							"type", type_name(st.type), "size",
+							(json_int_t)st.size, "mode", "", "mtime", t));
+			free(b);
+			return;
+		}
+		char mode[8];
+		snprintf(mode, sizeof(mode), "%04o", st.mode & 07777);
+		json_array_append_new(f->entries,
+				      json_pack("{s:o,s:s,s:I,s:s,s:s}", "name", name, "type",
+						type_name(st.type), "size", (json_int_t)st.size, "mode",
+						mode, "mtime", t));
+		return;
+	}
+	case AJW_END:
+		f->ended = true;
+		r->w = NULL;
+		if (f->is_dir) {
+			respond_json(r, 200,
+				     json_pack("{s:s,s:s,s:O}", "path", r->path[0] ? r->path : "/",
+					       "type", "directory", "entries", f->entries));
+		} else if (r->suspended) {
+			r->suspended = false;
+			http_resume(r, r->conn);
+		}
+		return;
+	case AJW_ERROR:
+		r->w = NULL;
+		f->ended = f->failed = true;
+		if (!r->resp && !f->st.type)
+			file_error(r, p, len);
+		else if (r->suspended) {
+			r->suspended = false;
+			http_resume(r, r->conn); /* the reader ends the body short */
+		}
+		return;
+	default:
+		return;
+	}
+}
+
+static void
+simple_reply(struct wreq *w, uint32_t type, const char *p, uint32_t len)
+{
+	struct http_ctx *r = w->owner;
+
+	if (!r)
+		return;
+	r->w = NULL;
+	if (type == AJW_ERROR) {
+		file_error(r, p, len);
+	} else if (type == AJW_STAT_REPLY) {
+		struct ajw_stat st;
+		memcpy(&st, p, len < sizeof(st) ? len : sizeof(st));
+		r->f->st = st;
+	} else if (strcmp(r->method, "DELETE") == 0) {
+		respond_empty(r, 204);
+	} else if (strcmp(r->method, "POST") == 0) {
+		respond_json(r, 201, json_pack("{s:s,s:s}", "path", r->path, "type", "directory"));
+	} else if (strcmp(r->method, "PUT") == 0) {
+		respond_json(r, 200, json_pack("{s:s,s:I}", "path", r->path, "size",
+					       (json_int_t)r->f->put_bytes));
+	}
+}
+
+static void
+put_reply(struct wreq *w, uint32_t type, const char *p, uint32_t len)
+{
+	struct http_ctx *r = w->owner;
+
+	if (!r)
+		return;
+	if (type == AJW_READY) {
+		r->f->put_ready = true;
+		return;
+	}
+	/* OK at the end, or ERROR at any time: after an ERROR the rest of the
+	 * upload is read and dropped, and the error is the answer. */
+	if (type == AJW_ERROR)
+		r->f->failed = true;
+	simple_reply(w, type, p, len);
+}
+
+static int
+parse_mode(struct http_ctx *r, unsigned dflt, unsigned *ret)
+{
+	const char *m = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "mode");
+	char *end;
+
+	if (!m) {
+		*ret = dflt;
+		return 0;
+	}
+	unsigned long v = strtoul(m, &end, 8);
+	if (!m[0] || *end || v > 0777) {
+		respond_error(r, 422, "invalid_value", "mode '%.16s': expected octal permission bits such as 0644", m);
+		return -1;
+	}
+	*ret = (unsigned)v;
+	return 0;
+}
+
+/* The first call of a file request (headers only). */
+static void
+files_start(struct http_ctx *r, struct session *s)
+{
+	const char *path = r->path;
+	unsigned mode;
+
+	r->f = calloc(1, sizeof(*r->f));
+	if (!r->f) {
+		respond_error(r, 500, "internal", "out of memory");
+		return;
+	}
+	if (strcmp(r->method, "PUT") == 0) {
+		const char *cl = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+							     MHD_HTTP_HEADER_CONTENT_LENGTH);
+		uint64_t size = cl ? strtoull(cl, NULL, 10) : 0;
+		if (size > http_cfg->limits.max_body_bytes) {
+			respond_error(r, 413, "payload_too_large",
+				      "%" PRIu64 " bytes: uploads are limited to %" PRIu64, size,
+				      http_cfg->limits.max_body_bytes);
+			return;
+		}
+		if (!path[0]) {
+			respond_error(r, 400, "invalid_path", "a file path is required");
+			return;
+		}
+		if (parse_mode(r, 0644, &mode) < 0)
+			return;
+		struct ajw_put put = {.mode = mode, .size = size};
+		r->w = wreq_send(s, AJW_PUT, &put, sizeof(put), path, strlen(path) + 1, put_reply, r);
+	} else if (strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0) {
+		r->w = wreq_send(s, strcmp(r->method, "GET") == 0 ? AJW_GET : AJW_STAT, path,
+				 strlen(path) + 1, NULL, 0,
+				 strcmp(r->method, "GET") == 0 ? get_reply : get_reply, r);
+	} else if (strcmp(r->method, "DELETE") == 0) {
+		r->w = wreq_send(s, AJW_DELETE, path, strlen(path) + 1, NULL, 0, simple_reply, r);
+	} else { /* POST */
+		const char *op = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "op");
+		if (!op || strcmp(op, "mkdir") != 0) {
+			respond_error(r, 400, "invalid_request", "POST on a file path needs ?op=mkdir");
+			return;
+		}
+		if (parse_mode(r, 0755, &mode) < 0)
+			return;
+		uint32_t m32 = mode;
+		r->w = wreq_send(s, AJW_MKDIR, &m32, sizeof(m32), path, strlen(path) + 1, simple_reply,
+				 r);
+	}
+	if (!r->w && !r->resp)
+		respond_error(r, 503, "session_ended", "the session's worker is gone");
+}
+
+/* Upload data for a PUT: forwarded as it comes, the connection suspended
+ * while too much waits for the worker. */
+static void
+upload_chunk(struct http_ctx *r, const char *p, size_t n)
+{
+	struct file_state *f = r->f;
+
+	if (!f || f->failed || r->resp || !r->w)
+		return; /* answered already: read and drop */
+	f->put_bytes += n;
+	metrics.file_bytes_in += n;
+	if (f->put_bytes > http_cfg->limits.max_body_bytes) {
+		f->failed = true;
+		wreq_more(r->w, AJW_CANCEL, NULL, 0);
+		wreq_orphan(r->w);
+		r->w = NULL;
+		respond_error(r, 413, "payload_too_large", "uploads are limited to %" PRIu64 " bytes",
+			      http_cfg->limits.max_body_bytes);
+		return;
+	}
+	for (size_t off = 0; off < n; off += AJW_DATA_CHUNK) {
+		size_t k = n - off > AJW_DATA_CHUNK ? AJW_DATA_CHUNK : n - off;
+		wreq_more(r->w, AJW_DATA, p + off, k);
+	}
+	if (session_queued(r->s) > PUT_HIGH_WATER) {
+		r->next_waiter = waiters;
+		waiters = r;
+		suspend(r);
+	}
+}
+
+/* Called by the loop after each batch: resume uploads whose session's
+ * queue drained. */
+void
+api_after_batch(void)
+{
+	for (struct http_ctx **pp = &waiters; *pp;) {
+		struct http_ctx *r = *pp;
+		if (!r->s || session_queued(r->s) < PUT_LOW_WATER) {
+			*pp = r->next_waiter;
+			r->next_waiter = NULL;
+			if (r->suspended) {
+				r->suspended = false;
+				http_resume(r, r->conn);
+			}
+		} else {
+			pp = &r->next_waiter;
+		}
+	}
+}
+
+static void
+files_complete(struct http_ctx *r)
+{
+	struct file_state *f = r->f;
+
+	if (strcmp(r->method, "PUT") == 0 && r->w && !f->failed)
+		wreq_more(r->w, AJW_DATA, NULL, 0); /* end of file: OK or ERROR follows */
+}
+
+/* --- routing and the MHD handler ----------------------------------------- */
+
+static void
+route(struct http_ctx *r, const char *url)
+{
+	const char *p;
+
+	r->route = R_NONE;
+	if (strcmp(url, "/health") == 0)
+		r->route = R_HEALTH;
+	else if (strcmp(url, "/metrics") == 0)
+		r->route = R_METRICS;
+	else if (strcmp(url, "/v1/profiles") == 0)
+		r->route = R_PROFILES;
+	else if (strcmp(url, "/v1/run") == 0)
+		r->route = R_RUN;
+	else if (strcmp(url, "/v1/sessions") == 0 || strcmp(url, "/v1/sessions/") == 0)
+		r->route = R_SESSIONS;
+	else if (strncmp(url, "/v1/sessions/", 13) == 0) {
+		p = url + 13;
+		size_t n = strcspn(p, "/");
+		if (n == 0 || n >= sizeof(r->sid))
+			return;
+		memcpy(r->sid, p, n);
+		r->sid[n] = '\0';
+		p += n;
+		if (!*p)
+			r->route = R_SESSION;
+		else if (strcmp(p, "/exec") == 0)
+			r->route = R_EXEC;
+		else if (strcmp(p, "/files") == 0 || strncmp(p, "/files/", 7) == 0) {
+			r->route = R_FILES;
+			/* MHD decoded the URL already: decode nothing twice. */
+			r->path = strdup(p[6] == '/' ? p + 7 : "");
+		}
+	}
+}
+
+static const char *
+allowed(enum route rt)
+{
+	switch (rt) {
+	case R_HEALTH:
+	case R_METRICS:
+	case R_PROFILES: return "GET, HEAD";
+	case R_SESSIONS: return "GET, POST";
+	case R_SESSION: return "GET, DELETE";
+	case R_EXEC:
+	case R_RUN: return "POST";
+	case R_FILES: return "GET, HEAD, PUT, DELETE, POST";
+	case R_NONE: return "";
+	}
+	return "";
+}
+
+static bool
+method_ok(struct http_ctx *r)
+{
+	char m[16];
+	snprintf(m, sizeof(m), "%s", r->method);
+	const char *a = allowed(r->route);
+	const char *hit = strstr(a, m);
+	return hit && (hit[strlen(m)] == ',' || hit[strlen(m)] == '\0');
+}
+
+static bool
+wants_json_body(struct http_ctx *r)
+{
+	return strcmp(r->method, "POST") == 0 && r->route != R_FILES;
+}
+
+/* Checks made with the headers, before any body is read. */
+static void
+early(struct http_ctx *r)
+{
+	if (r->route == R_NONE) {
+		respond_error(r, 404, "not_found", "no such endpoint");
+		return;
+	}
+	if (!method_ok(r)) {
+		respond_error(r, 405, "method_not_allowed", "%s is not allowed here (allowed: %s)",
+			      r->method, allowed(r->route));
+		MHD_add_response_header(r->resp, MHD_HTTP_HEADER_ALLOW, allowed(r->route));
+		return;
+	}
+	if (r->sid[0]) {
+		r->s = session_find(r->sid);
+		if (!r->s) {
+			respond_error(r, 404, "session_not_found", "no session '%.32s'", r->sid);
+			return;
+		}
+		session_touch(r->s);
+	}
+	if (wants_json_body(r)) {
+		const char *ct = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+							     MHD_HTTP_HEADER_CONTENT_TYPE);
+		if (ct && strncmp(ct, "application/json", 16) != 0) {
+			respond_error(r, 415, "unsupported_media_type",
+				      "Content-Type '%.64s': expected application/json", ct);
+			return;
+		}
+		const char *cl = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+							     MHD_HTTP_HEADER_CONTENT_LENGTH);
+		r->body_limit = http_cfg->limits.max_json_bytes;
+		if (cl && strtoull(cl, NULL, 10) > r->body_limit) {
+			respond_error(r, 413, "payload_too_large",
+				      "a JSON body is limited to %" PRIu64 " bytes", r->body_limit);
+			return;
+		}
+	}
+	if (r->route == R_FILES && r->path && strlen(r->path) > AJW_MAX_PATH) {
+		respond_error(r, 400, "invalid_path", "the path is longer than %d bytes", AJW_MAX_PATH);
+		return;
+	}
+	if (r->route == R_FILES)
+		files_start(r, r->s);
+}
+
+static void
+health(struct http_ctx *r)
+{
+	respond_json(r, 200,
+		     json_pack("{s:s,s:I,s:b,s:s}", "status", "ok", "sessions",
+			       (json_int_t)session_count(), "insecure_no_auth",
+			       http_cfg->insecure_no_auth, "version", "0.1.0"));
+}
+
+static void
+dispatch(struct http_ctx *r)
+{
+	switch (r->route) {
+	case R_HEALTH: health(r); return;
+	case R_METRICS: {
+		char *m = api_metrics();
+		struct MHD_Response *resp = MHD_create_response_from_buffer(
+			m ? strlen(m) : 0, m ? m : "", m ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+					"text/plain; version=0.0.4");
+		respond(r, 200, resp);
+		return;
+	}
+	case R_PROFILES: {
+		json_t *ps = http_profiles();
+		respond_json(r, 200, json_pack("{s:O}", "profiles", ps ? ps : json_array()));
+		return;
+	}
+	case R_SESSIONS:
+		if (strcmp(r->method, "GET") == 0)
+			list_sessions(r);
+		else
+			post_sessions(r);
+		return;
+	case R_SESSION:
+		if (strcmp(r->method, "GET") == 0)
+			respond_json(r, 200, session_json(r->s));
+		else
+			delete_session(r, r->s);
+		return;
+	case R_EXEC: post_exec(r, r->s); return;
+	case R_RUN: post_run(r); return;
+	case R_FILES: files_complete(r); return;
+	case R_NONE: return;
+	}
+}
+
+static enum MHD_Result
+queue(struct http_ctx *r)
+{
+	enum MHD_Result ret = MHD_queue_response(r->conn, r->status, r->resp);
+	MHD_destroy_response(r->resp);
+	r->resp = NULL;
+	return ret;
+}
+
+enum MHD_Result
+api_handle(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+	   const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
+{
+	struct http_ctx *r = *con_cls;
+
+	if (!r) {
+		r = calloc(1, sizeof(*r));
+		if (!r)
+			return MHD_NO;
+		r->watch = (struct watch){WATCH_CLIENT, r};
+		r->conn = conn;
+		snprintf(r->method, sizeof(r->method), "%s", method);
+		*con_cls = r;
+		metrics.requests++;
+		route(r, url);
+		early(r);
+		if (r->resp)
+			return queue(r);
+		return MHD_YES;
+	}
+	if (*upload_data_size) {
+		if (r->route == R_FILES && strcmp(r->method, "PUT") == 0) {
+			upload_chunk(r, upload_data, *upload_data_size);
+		} else if (!r->body_too_large) {
+			if (r->body.len + *upload_data_size > r->body_limit)
+				r->body_too_large = true;
+			else
+				buf_append(&r->body, upload_data, *upload_data_size);
+		}
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	if (r->resp)
+		return queue(r);
+	if (!r->dispatched) {
+		r->dispatched = true;
+		if (r->body_too_large)
+			respond_error(r, 413, "payload_too_large",
+				      "a JSON body is limited to %" PRIu64 " bytes", r->body_limit);
+		else
+			dispatch(r);
+		if (r->resp)
+			return queue(r);
+		suspend(r);
+	}
+	return MHD_YES;
+}
+
+/* The request is over (answered, or its client gone): nothing may refer to
+ * it afterwards. */
+void
+api_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+	      enum MHD_RequestTerminationCode toe)
+{
+	struct http_ctx *r = *con_cls;
+
+	if (!r)
+		return;
+	*con_cls = NULL;
+	for (struct http_ctx **pp = &waiters; *pp; pp = &(*pp)->next_waiter)
+		if (*pp == r) {
+			*pp = r->next_waiter;
+			break;
+		}
+	if (r->w) {
+		/* Its client went away: a running command is cancelled ("If
+		 * the client disconnects, the command is killed"). */
+		if (r->x && !r->x->ended)
+			wreq_more(r->w, AJW_CANCEL, NULL, 0);
+		if (r->f && strcmp(r->method, "PUT") == 0 && !r->f->failed)
+			wreq_more(r->w, AJW_CANCEL, NULL, 0);
+		wreq_orphan(r->w);
+		if (r->s && r->s->paused_in)
+			session_pause_input(r->s, false);
+	}
+	if (r->waiting_priv)
+		priv_orphan(r);
+	if (r->resp)
+		MHD_destroy_response(r->resp);
+	if (r->x && r->x->one_shot && r->s && !r->x->ended)
+		session_end(r->s, "run_cancelled", false);
+	exec_free(r->x);
+	if (r->f) {
+		buf_free(&r->f->data);
+		json_decref(r->f->entries);
+		free(r->f);
+	}
+	json_decref(r->pending_exec);
+	buf_free(&r->body);
+	free(r->path);
+	free(r);
+}
+
+void
+api_client_gone(struct http_ctx *r)
+{
+	/* Let MHD see the closed socket: it then calls api_completed. */
+	if (r->suspended) {
+		r->suspended = false;
+		http_resume(r, r->conn);
+	}
+}

@@ -1,0 +1,458 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Sessions and the worker protocol's client side (supervisor/proto.h).
+ *
+ * A session is one jail and its worker's socket. Requests to the worker
+ * carry an id; replies are dispatched to the request's callback by id.
+ * Everything the worker sends is untrusted: a message with a length over
+ * the bound, an unknown type or an id that is not in flight ends the
+ * session.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "http.h"
+#include "log.h"
+
+/* --- buffers --------------------------------------------------------- */
+
+int
+buf_append(struct buf *b, const void *p, size_t n)
+{
+	if (b->off && b->off == b->len)
+		b->off = b->len = 0;
+	if (b->len + n > b->cap) {
+		/* Reclaim consumed space before growing. */
+		if (b->off) {
+			memmove(b->data, b->data + b->off, b->len - b->off);
+			b->len -= b->off;
+			b->off = 0;
+		}
+		if (b->len + n > b->cap) {
+			size_t cap = b->cap ? b->cap : 4096;
+			while (cap < b->len + n)
+				cap *= 2;
+			char *d = realloc(b->data, cap);
+			if (!d)
+				return -ENOMEM;
+			b->data = d;
+			b->cap = cap;
+		}
+	}
+	memcpy(b->data + b->len, p, n);
+	b->len += n;
+	return 0;
+}
+
+size_t
+buf_pending(const struct buf *b)
+{
+	return b->len - b->off;
+}
+
+void
+buf_consume(struct buf *b, size_t n)
+{
+	b->off += n;
+	if (b->off >= b->len)
+		b->off = b->len = 0;
+}
+
+void
+buf_free(struct buf *b)
+{
+	free(b->data);
+	memset(b, 0, sizeof(*b));
+}
+
+/* --- the table --------------------------------------------------------- */
+
+static struct session *sessions, *zombies;
+static size_t n_sessions;
+
+/* A queue this large means the worker stopped reading: end the session. */
+#define OUT_HARD_LIMIT (256u << 20)
+
+struct session *
+session_first(void)
+{
+	return sessions;
+}
+
+size_t
+session_count(void)
+{
+	return n_sessions;
+}
+
+static void
+random_id(char *out, size_t size)
+{
+	static const char b64url[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+	unsigned char r[16];
+
+	if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r))
+		abort(); /* no randomness: no session ids that cannot be guessed */
+	/* 128 bits → 22 characters of 6 bits (the last holds 2). */
+	size_t n = 0;
+	uint32_t acc = 0;
+	int bits = 0;
+	for (size_t i = 0; i < sizeof(r) && n + 1 < size; i++) {
+		acc = (acc << 8) | r[i];
+		bits += 8;
+		while (bits >= 6 && n + 1 < size) {
+			out[n++] = b64url[(acc >> (bits - 6)) & 63];
+			bits -= 6;
+		}
+	}
+	if (bits > 0 && n + 1 < size)
+		out[n++] = b64url[(acc << (6 - bits)) & 63];
+	out[n] = '\0';
+}
+
+struct session *
+session_new(uint32_t jail_id, uint32_t host_uid, int sock, const char *profile)
+{
+	struct session *s = calloc(1, sizeof(*s));
+	struct timespec ts;
+
+	if (!s)
+		return NULL;
+	s->watch = (struct watch){WATCH_SESSION, s};
+	random_id(s->id, sizeof(s->id));
+	s->jail_id = jail_id;
+	s->host_uid = host_uid;
+	s->sock = sock;
+	snprintf(s->profile, sizeof(s->profile), "%s", profile);
+	s->created_us = s->last_active_us = http_now_us();
+	clock_gettime(CLOCK_REALTIME, &ts);
+	s->created_at = ts.tv_sec;
+	s->state = SESSION_READY;
+	s->next = sessions;
+	sessions = s;
+	n_sessions++;
+	loop_watch_session(s, false);
+	return s;
+}
+
+struct session *
+session_find(const char *id)
+{
+	for (struct session *s = sessions; s; s = s->next)
+		if (strcmp(s->id, id) == 0)
+			return s;
+	return NULL;
+}
+
+struct session *
+session_by_jail(uint32_t jail_id)
+{
+	for (struct session *s = sessions; s; s = s->next)
+		if (s->jail_id == jail_id)
+			return s;
+	return NULL;
+}
+
+void
+session_touch(struct session *s)
+{
+	s->last_active_us = http_now_us();
+}
+
+/* Tell every request in flight that the session is gone: a synthetic
+ * ERROR, so that each answers its client. */
+static void
+fail_requests(struct session *s)
+{
+	struct {
+		struct ajw_error e;
+		char msg[64];
+	} err = {{.err = EPIPE, .code = AJW_E_INTERNAL}, "the session ended"};
+
+	while (s->reqs) {
+		struct wreq *w = s->reqs;
+		w->fn(w, AJW_ERROR, (const char *)&err, sizeof(err));
+		if (s->reqs == w) /* the callback did not end it */
+			wreq_done(w);
+	}
+}
+
+static void
+session_free(struct session *s)
+{
+	buf_free(&s->in);
+	buf_free(&s->out);
+	json_decref(s->metadata);
+	free(s);
+}
+
+void
+session_end(struct session *s, const char *reason, bool jail_gone)
+{
+	if (s->state == SESSION_DEAD)
+		return;
+	s->state = SESSION_DEAD;
+	snprintf(s->end_reason, sizeof(s->end_reason), "%s", reason);
+	log_event(LOG_INFO, "session.end", "session", s->id, "reason", reason, NULL);
+	loop_unwatch_session(s);
+	close(s->sock);
+	s->sock = -1;
+	fail_requests(s);
+	if (!jail_gone)
+		priv_destroy(s->jail_id);
+	api_session_ended(s);
+	for (struct session **p = &sessions; *p; p = &(*p)->next)
+		if (*p == s) {
+			*p = s->next;
+			break;
+		}
+	n_sessions--;
+	/* Freed after the current batch of events: another event of the
+	 * batch may still point to it (and then sees it is dead). */
+	s->next = zombies;
+	zombies = s;
+}
+
+void
+session_reap(void)
+{
+	while (zombies) {
+		struct session *s = zombies;
+		zombies = s->next;
+		session_free(s);
+	}
+}
+
+/* --- requests ---------------------------------------------------------- */
+
+size_t
+session_queued(const struct session *s)
+{
+	return buf_pending(&s->out);
+}
+
+static int flush(struct session *s);
+
+static int
+queue_msg(struct session *s, uint32_t type, uint32_t id, const void *p1, size_t n1,
+	  const void *p2, size_t n2)
+{
+	struct ajw_hdr h = {.type = type, .id = id, .len = (uint32_t)(n1 + n2)};
+
+	if (s->state == SESSION_DEAD)
+		return -EPIPE;
+	if (n1 + n2 > AJW_MAX_PAYLOAD)
+		return -E2BIG;
+	if (buf_pending(&s->out) > OUT_HARD_LIMIT)
+		return -ENOBUFS;
+	if (buf_append(&s->out, &h, sizeof(h)) < 0 || (n1 && buf_append(&s->out, p1, n1) < 0) ||
+	    (n2 && buf_append(&s->out, p2, n2) < 0))
+		return -ENOMEM;
+	/* Try at once: most messages go out without an epoll round. A send
+	 * error is left to the loop (EPOLLERR/EPOLLHUP), which ends the
+	 * session outside of whatever called us. */
+	if (!s->want_out)
+		flush(s);
+	return 0;
+}
+
+struct wreq *
+wreq_send(struct session *s, uint32_t type, const void *p1, size_t n1, const void *p2, size_t n2,
+	  wreq_fn *fn, void *owner)
+{
+	if (s->state == SESSION_DEAD)
+		return NULL;
+	struct wreq *w = calloc(1, sizeof(*w));
+	if (!w)
+		return NULL;
+	do {
+		w->id = ++s->next_id;
+	} while (w->id == 0);
+	w->s = s;
+	w->fn = fn;
+	w->owner = owner;
+	w->next = s->reqs;
+	s->reqs = w;
+	if (queue_msg(s, type, w->id, p1, n1, p2, n2) < 0) {
+		wreq_done(w);
+		return NULL;
+	}
+	session_touch(s);
+	return w;
+}
+
+int
+wreq_more(struct wreq *w, uint32_t type, const void *p, size_t n)
+{
+	return queue_msg(w->s, type, w->id, p, n, NULL, 0);
+}
+
+void
+wreq_done(struct wreq *w)
+{
+	struct session *s = w->s;
+
+	for (struct wreq **p = &s->reqs; *p; p = &(*p)->next)
+		if (*p == w) {
+			*p = w->next;
+			break;
+		}
+	if (w->exec && s->execs)
+		s->execs--;
+	free(w);
+}
+
+void
+wreq_orphan(struct wreq *w)
+{
+	w->owner = NULL;
+}
+
+/* --- the socket -------------------------------------------------------- */
+
+static bool
+terminal(uint32_t type)
+{
+	return type == AJW_EXIT || type == AJW_ERROR || type == AJW_OK || type == AJW_END;
+}
+
+static bool
+known_reply(uint32_t type)
+{
+	return type >= AJW_HELLO && type <= AJW_END;
+}
+
+/* Send what is queued; register for EPOLLOUT while something remains. */
+static int
+flush(struct session *s)
+{
+	int r = 0;
+
+	while (buf_pending(&s->out)) {
+		ssize_t n = send(s->sock, s->out.data + s->out.off, buf_pending(&s->out),
+				 MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (n < 0) {
+			if (errno != EAGAIN && errno != EINTR)
+				r = -errno;
+			break;
+		}
+		buf_consume(&s->out, (size_t)n);
+	}
+	bool want = buf_pending(&s->out) > 0;
+	if (want != s->want_out) {
+		s->want_out = want;
+		loop_watch_session(s, want);
+	}
+	return r;
+}
+
+
+void
+session_pause_input(struct session *s, bool pause)
+{
+	if (s->paused_in == pause || s->state == SESSION_DEAD)
+		return;
+	s->paused_in = pause;
+	loop_watch_session(s, s->want_out);
+}
+
+/* Dispatch the complete messages in s->in. Returns false if the session
+ * ended. */
+static bool
+dispatch(struct session *s)
+{
+	while (buf_pending(&s->in) >= sizeof(struct ajw_hdr) && !s->paused_in) {
+		struct ajw_hdr h;
+		memcpy(&h, s->in.data + s->in.off, sizeof(h));
+		if (h.len > AJW_MAX_PAYLOAD || !known_reply(h.type)) {
+			log_event(LOG_ERROR, "worker.protocol", "session", s->id, "error",
+				  "malformed message", NULL);
+			session_end(s, "worker_protocol_error", false);
+			return false;
+		}
+		if (buf_pending(&s->in) < sizeof(h) + h.len)
+			break;
+		const char *payload = s->in.data + s->in.off + sizeof(h);
+		if (h.type == AJW_HELLO) {
+			struct ajw_hello hello;
+			if (h.id != 0 || h.len < sizeof(hello)) {
+				session_end(s, "worker_protocol_error", false);
+				return false;
+			}
+			memcpy(&hello, payload, sizeof(hello));
+			s->hello = true;
+			s->worker_flags = hello.flags;
+			buf_consume(&s->in, sizeof(h) + h.len);
+			continue;
+		}
+		struct wreq *w = s->reqs;
+		while (w && w->id != h.id)
+			w = w->next;
+		if (!w) {
+			log_event(LOG_ERROR, "worker.protocol", "session", s->id, "error",
+				  "reply to no request", NULL);
+			session_end(s, "worker_protocol_error", false);
+			return false;
+		}
+		/* The payload stays valid during the callback: nothing appends to
+		 * s->in until we return, and s is not freed while busy. */
+		bool last = terminal(h.type);
+		w->fn(w, h.type, payload, h.len);
+		if (s->state == SESSION_DEAD)
+			return false;
+		buf_consume(&s->in, sizeof(h) + h.len);
+		if (last) {
+			/* The callback may have ended it already. */
+			for (struct wreq *x = s->reqs; x; x = x->next)
+				if (x == w) {
+					wreq_done(w);
+					break;
+				}
+		}
+	}
+	return true;
+}
+
+static void session_read(struct session *s);
+
+void
+session_on_event(struct session *s, uint32_t events)
+{
+	if (s->state == SESSION_DEAD)
+		return;
+	if ((events & EPOLLOUT) && flush(s) < 0) {
+		session_end(s, "worker_died", false);
+		return;
+	}
+	if (events & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP))
+		session_read(s);
+}
+
+static void
+session_read(struct session *s)
+{
+	char chunk[64 << 10];
+
+	for (int i = 0; i < 16 && !s->paused_in && s->state != SESSION_DEAD; i++) {
+		ssize_t n = recv(s->sock, chunk, sizeof(chunk), MSG_DONTWAIT);
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+			session_end(s, "worker_died", false);
+			return;
+		}
+		if (n < 0)
+			break;
+		if (buf_append(&s->in, chunk, (size_t)n) < 0) {
+			session_end(s, "out_of_memory", false);
+			return;
+		}
+		if (!dispatch(s))
+			return;
+	}
+}

@@ -1,0 +1,251 @@
+#!/usr/bin/env bash
+# agentjaild end to end, through its unix socket: sessions, exec, files,
+# streaming, timeouts, bounds, path attacks, the worker's protection, and a
+# clean shutdown.
+# shellcheck source=tests/harness/lib.sh
+. "$(dirname "$0")/../harness/lib.sh"
+need_root
+
+AJD="$AJ_BUILD/agentjaild"
+[ -x "$AJD" ] || { echo "no $AJD"; exit 1; }
+SOCK="$TMPD/api.sock"
+mkdir -p "$TMPD/profiles" "$TMPD/rodir"
+echo "read only" >"$TMPD/rodir/file"
+cat >"$TMPD/profiles/probe.json" <<JSON
+{"format": 1, "name": "probe",
+ "mounts": [{"type": "bind", "source": "$PROBE", "target": "/ajprobe"},
+            {"type": "bind", "source": "$TMPD/rodir", "target": "/workspace/ro"}],
+ "limits": {"time_s": 120}}
+JSON
+cat >"$TMPD/agentjaild.json" <<JSON
+{"format": 1, "listen": ["unix:$SOCK"], "profiles_dir": "$TMPD/profiles",
+ "limits": {"max_sessions": 100}}
+JSON
+
+"$AJD" -c "$TMPD/agentjaild.json" 2>"$TMPD/daemon.log" &
+DPID=$!
+for _ in $(seq 100); do [ -S "$SOCK" ] && break; sleep 0.05; done
+stop_daemon() {
+	if kill -0 "$DPID" 2>/dev/null; then
+		kill -TERM "$DPID"
+		wait "$DPID"
+	fi
+}
+trap 'stop_daemon; cleanup_tmp' EXIT
+
+# api METHOD PATH [curl args...]: prints the body, then the status on the last line.
+api() {
+	local m=$1 p=$2
+	shift 2
+	curl -s --unix-socket "$SOCK" -X "$m" -w '\n%{http_code}' "$@" "http://localhost$p"
+}
+status_of() { tail -n 1 <<<"$1"; }
+body_of() { sed '$d'; }
+jfield() { python3 -c 'import json,sys; v=json.loads(sys.stdin.read())
+for k in sys.argv[1].split("."): v = v[int(k)] if isinstance(v, list) else v[k]
+print(v if not isinstance(v, (dict, list)) else json.dumps(v))' "$1"; }
+new_session() {
+	local body=${1:-'{"profile": "probe"}'}
+	api POST /v1/sessions -H 'Content-Type: application/json' -d "$body" | body_of | jfield id
+}
+
+out=$(api GET /health)
+expect_eq "GET /health: 200" 200 "$(status_of "$out")"
+expect_eq "... status ok" ok "$(body_of <<<"$out" | jfield status)"
+
+# --- a session: python, files, listing, delete ------------------------------
+out=$(api POST /v1/sessions -H 'Content-Type: application/json' -d '{"profile": "probe"}')
+expect_eq "POST /v1/sessions: 201" 201 "$(status_of "$out")"
+sid=$(sed '$d' <<<"$out" | jfield id)
+expect_match "... a 128-bit URL-safe id" '^[A-Za-z0-9_-]{22}$' "$sid"
+expect_match "... created_at and expires_at" '"expires_at":"20[0-9-]+T' "$out"
+out=$(api POST "/v1/sessions/$sid/exec" -H 'Content-Type: application/json' \
+	-d '{"command": ["python3", "-c", "print(2+2)"]}')
+expect_eq "exec python3 -c 'print(2+2)': 200" 200 "$(status_of "$out")"
+expect_eq "... stdout is 4\\n" '4
+' "$(sed '$d' <<<"$out" | jfield stdout; echo)"
+expect_eq "... exit_code 0" 0 "$(sed '$d' <<<"$out" | jfield exit_code)"
+expect_eq "... termination exit" exit "$(sed '$d' <<<"$out" | jfield termination)"
+
+head -c 10485760 /dev/urandom >"$TMPD/up.bin"
+out=$(api PUT "/v1/sessions/$sid/files/dir/data.bin" --data-binary "@$TMPD/up.bin")
+expect_eq "PUT a 10 MiB binary file: 200" 200 "$(status_of "$out")"
+curl -s --unix-socket "$SOCK" -o "$TMPD/down.bin" "http://localhost/v1/sessions/$sid/files/dir/data.bin"
+if cmp -s "$TMPD/up.bin" "$TMPD/down.bin"; then ok "GET returns identical bytes"; else
+	nok "GET returns identical bytes"
+	diag "$(ls -l "$TMPD/down.bin")"
+fi
+out=$(api GET "/v1/sessions/$sid/files/dir")
+expect_eq "GET a directory: a JSON listing" "data.bin" "$(sed '$d' <<<"$out" | jfield entries.0.name)"
+expect_eq "... with its size" 10485760 "$(sed '$d' <<<"$out" | jfield entries.0.size)"
+out=$(api HEAD "/v1/sessions/$sid/files/dir/data.bin" -I)
+expect_match "HEAD: stat headers" 'X-File-Type: file' "$out"
+out=$(api POST "/v1/sessions/$sid/exec" -H 'Content-Type: application/json' \
+	-d '{"command": "cat dir/data.bin | md5sum"}')
+expect_eq "the jail sees the uploaded file (md5)" "$(md5sum <"$TMPD/up.bin" | cut -d' ' -f1)" \
+	"$(sed '$d' <<<"$out" | jfield stdout | cut -d' ' -f1)"
+out=$(api POST "/v1/sessions/$sid/files/a/b/c?op=mkdir")
+expect_eq "POST ?op=mkdir with parents: 201" 201 "$(status_of "$out")"
+out=$(api DELETE "/v1/sessions/$sid/files/a/b/c")
+expect_eq "DELETE an empty directory: 204" 204 "$(status_of "$out")"
+out=$(api DELETE "/v1/sessions/$sid/files/a")
+expect_eq "DELETE a non-empty directory: 409" 409 "$(status_of "$out")"
+
+huid=$(grep -o "session.create session=$sid profile=probe host_uid=[0-9]*" "$TMPD/daemon.log" | grep -o '[0-9]*$')
+expect_match "the session's jail has its own host uid" '^1[0-9]{6}$' "$huid"
+expect_match "... with live processes" '[0-9]' "$(pids_of_uid "$huid")"
+out=$(api DELETE "/v1/sessions/$sid")
+expect_eq "DELETE the session: 204" 204 "$(status_of "$out")"
+expect_eq "... its worker and processes are gone" "" "$(live_after_kill "$huid")"
+cgl=$(find /sys/fs/cgroup -maxdepth 3 -type d -name "jail-$huid" 2>/dev/null)
+expect_eq "... its cgroup is gone" "" "$cgl"
+out=$(api GET "/v1/sessions/$sid")
+expect_eq "... and it is not found any more (404)" 404 "$(status_of "$out")"
+
+# --- timeouts kill the whole tree ---------------------------------------------
+sid=$(new_session)
+t0=$(date +%s%3N)
+out=$(api POST "/v1/sessions/$sid/exec" -H 'Content-Type: application/json' \
+	-d '{"command": "echo a; setsid sleep 30 & sleep 30", "timeout_ms": 1000}')
+el=$(($(date +%s%3N) - t0))
+b=$(sed '$d' <<<"$out")
+expect_eq "timeout_ms 1000: answered with the partial output" 'a
+' "$(jfield stdout <<<"$b"; echo)"
+expect_eq "... timed_out true" True "$(jfield timed_out <<<"$b")"
+if [ "$el" -lt 2500 ]; then ok "... within 2.5 s (${el} ms)"; else nok "... within 2.5 s (${el} ms)"; fi
+left=$(api POST "/v1/sessions/$sid/exec" -H 'Content-Type: application/json' \
+	-d '{"command": "ps -eo args= | grep -c \"^sleep 30\" || true"}' | sed '$d' | jfield stdout)
+expect_eq "... no process of it remains, the setsid one included" 0 "$(tr -d '\n' <<<"$left")"
+
+# --- streaming ------------------------------------------------------------------
+times=$(python3 - "$SOCK" "$sid" <<'PY'
+import sys
+sys.path.insert(0, __import__("os").environ["AJ_TOP"] + "/tests/harness")
+import ajhttp
+first = last = None
+for t, ev in ajhttp.stream(sys.argv[1], "/v1/sessions/%s/exec" % sys.argv[2],
+                           {"command": "for i in 1 2 3; do echo $i; sleep 1; done"}):
+    if ev.get("stdout", "").startswith("1") and first is None:
+        first = t
+    if "exit" in ev:
+        last = t
+print("%.3f %.3f" % (first if first is not None else -1, last if last is not None else -1))
+PY
+)
+first=${times% *}
+last=${times#* }
+if awk -v f="$first" -v l="$last" 'BEGIN { exit !(f >= 0 && l - f >= 1.5) }'; then
+	ok "streaming: the '1' event arrives ${first}s, the exit ${last}s (>= 1.5 s apart)"
+else
+	nok "streaming: the '1' event before the exit by >= 1.5 s (got $times)"
+fi
+
+# --- concurrency: 50 sessions, 50 execs of sleep 2 -------------------------------
+sids=()
+for _ in $(seq 50); do sids+=("$(new_session '{"profile": "default"}')"); done
+expect_eq "50 sessions created" 50 "$(printf '%s\n' "${sids[@]}" | grep -c .)"
+conc=$(python3 - "$SOCK" "${sids[@]}" <<'PY'
+import sys, threading, time, os
+sys.path.insert(0, os.environ["AJ_TOP"] + "/tests/harness")
+import ajhttp
+sock, sids = sys.argv[1], sys.argv[2:]
+res = []
+def run(s):
+    st, body = ajhttp.request(sock, "POST", "/v1/sessions/%s/exec" % s, {"command": ["sleep", "2"]})
+    res.append(st)
+t0 = time.monotonic()
+ts = [threading.Thread(target=run, args=(s,)) for s in sids]
+for t in ts: t.start()
+time.sleep(0.5)
+h0 = time.monotonic()
+st, _ = ajhttp.request(sock, "GET", "/health")
+h = time.monotonic() - h0
+for t in ts: t.join()
+print("%d %d %.3f %.3f" % (res.count(200), st, time.monotonic() - t0, h))
+PY
+)
+read -r n200 hst wall hlat <<<"$conc"
+expect_eq "50 concurrent sleep 2 execs: all 200" 50 "$n200"
+if awk -v w="$wall" 'BEGIN { exit !(w < 6) }'; then ok "... all done within 6 s (${wall} s)"; else nok "... took ${wall} s"; fi
+expect_eq "... /health answers meanwhile" 200 "$hst"
+if awk -v h="$hlat" 'BEGIN { exit !(h < 0.1) }'; then ok "... within 100 ms (${hlat} s)"; else nok "... /health took ${hlat} s"; fi
+for s in "${sids[@]}"; do api DELETE "/v1/sessions/$s" >/dev/null; done
+
+# --- path attacks ---------------------------------------------------------------
+sid=$(new_session)
+api POST "/v1/sessions/$sid/exec" -H 'Content-Type: application/json' -d \
+	'{"command": "ln -s / rootlink; ln -s /proc/1/root p1root; mkdir -p sub; ln -s /tmp outside; mkfifo fifo; echo hi > plain"}' >/dev/null
+for p in "../../etc/passwd" "%2e%2e/%2e%2e/etc/passwd" "rootlink/etc/passwd" "p1root/etc/passwd"; do
+	out=$(api GET "/v1/sessions/$sid/files/$p" --path-as-is)
+	st=$(status_of "$out")
+	if [[ "$st" =~ ^4 ]] && ! grep -q 'root:x:0' <<<"$out"; then ok "GET $p: $st, nothing outside"; else
+		nok "GET $p: expected 4xx, got $st"
+		diag "$(head -c 200 <<<"$out")"
+	fi
+done
+out=$(api PUT "/v1/sessions/$sid/files/outside/planted" --data-binary 'x')
+expect_match "PUT through a symlinked parent pointing outside: 4xx" '^4' "$(status_of "$out")"
+planted=$(api POST "/v1/sessions/$sid/exec" -H 'Content-Type: application/json' \
+	-d '{"command": "ls /tmp/planted 2>&1 || true"}' | sed '$d' | jfield stdout)
+expect_match "... nothing was created outside the workspace" 'No such file' "$planted"
+out=$(api PUT "/v1/sessions/$sid/files/ro/new" --data-binary 'x')
+expect_eq "PUT into a read-only bind inside the workspace: 403" 403 "$(status_of "$out")"
+t0=$(date +%s%3N)
+out=$(api GET "/v1/sessions/$sid/files/fifo" --max-time 5)
+el=$(($(date +%s%3N) - t0))
+expect_eq "GET of a FIFO: 400" 400 "$(status_of "$out")"
+if [ "$el" -lt 1000 ]; then ok "... answered at once (${el} ms)"; else nok "... took ${el} ms"; fi
+expect_eq "... the worker is not blocked" 200 "$(status_of "$(api GET "/v1/sessions/$sid/files/plain")")"
+
+# --- the worker is out of the command's reach ----------------------------------------
+for probe in "ptrace-attach 1" "vm-read 1" "signal 1 9"; do
+	out=$(api POST "/v1/sessions/$sid/exec" -H 'Content-Type: application/json' \
+		-d "{\"command\": \"/ajprobe $probe\"}" | sed '$d' | jfield stdout)
+	expect_match "the command cannot $probe the worker" '^E(PERM|SRCH|ACCES)' "$out"
+done
+expect_eq "... and the worker still answers" 200 "$(status_of "$(api GET "/v1/sessions/$sid")")"
+
+# --- bad input ---------------------------------------------------------------------
+chk() { # DESC STATUS CODE METHOD PATH [curl args]
+	local d=$1 s=$2 c=$3
+	shift 3
+	local o
+	o=$(api "$@")
+	expect_eq "$d: $s" "$s" "$(status_of "$o")"
+	expect_eq "... error code $c" "$c" "$(sed '$d' <<<"$o" | jfield error.code 2>/dev/null)"
+}
+chk "malformed JSON" 400 invalid_request POST /v1/sessions -H 'Content-Type: application/json' -d '{"profile":'
+chk "a wrong type" 400 invalid_request POST /v1/sessions -H 'Content-Type: application/json' -d '{"profile": 7}'
+chk "an unknown key" 400 invalid_request POST "/v1/sessions/$sid/exec" -H 'Content-Type: application/json' -d '{"command": "true", "comand": 1}'
+chk "a duplicate key" 400 invalid_request POST "/v1/sessions/$sid/exec" -H 'Content-Type: application/json' -d '{"command": "true", "command": "x"}'
+chk "an unknown profile" 422 unknown_profile POST /v1/sessions -H 'Content-Type: application/json' -d '{"profile": "nope"}'
+chk "a limit above the profile's" 422 invalid_value POST /v1/sessions -H 'Content-Type: application/json' -d '{"profile": "probe", "limits": {"memory": "100G"}}'
+chk "a non-JSON content type" 415 unsupported_media_type POST /v1/sessions -H 'Content-Type: text/plain' -d '{}'
+chk "a missing session" 404 session_not_found GET /v1/sessions/AAAAAAAAAAAAAAAAAAAAAA
+chk "a method not allowed" 405 method_not_allowed PUT /v1/sessions
+chk "an unknown endpoint" 404 not_found GET /v2/nothing
+head -c 41943040 /dev/zero >"$TMPD/big.bin"
+chk "a 40 MiB upload" 413 payload_too_large PUT "/v1/sessions/$sid/files/big" --data-binary "@$TMPD/big.bin"
+api DELETE "/v1/sessions/$sid" >/dev/null
+chk "a deleted session" 404 session_not_found POST "/v1/sessions/$sid/exec" -H 'Content-Type: application/json' -d '{"command": "true"}'
+expect_eq "the daemon stays healthy" 200 "$(status_of "$(api GET /health)")"
+out=$(api GET /metrics)
+expect_match "GET /metrics: Prometheus text" 'agentjail_execs_total [1-9]' "$out"
+
+# --- SIGTERM with 20 live sessions ----------------------------------------------------
+for _ in $(seq 20); do new_session >/dev/null; done
+expect_eq "20 live sessions" 20 "$(api GET /v1/sessions | sed '$d' | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["sessions"]))')"
+uids=$(grep -o 'jail.create jail=[0-9]* profile=[a-z]* host_uid=[0-9]*' "$TMPD/daemon.log" | grep -o '[0-9]*$' | sort -u)
+t0=$(date +%s%3N)
+kill -TERM "$DPID"
+wait "$DPID"
+rc=$?
+el=$(($(date +%s%3N) - t0))
+expect_eq "SIGTERM: exit 0" 0 "$rc"
+if [ "$el" -lt 5000 ]; then ok "... within 5 s (${el} ms)"; else nok "... took ${el} ms"; fi
+left=""
+for u in $uids; do left+=$(pids_of_uid "$u"); done
+expect_eq "... no process of any jail is left" "" "$left"
+expect_eq "... no cgroup of agentjail's is left" "" "$(find /sys/fs/cgroup -maxdepth 3 -type d -name 'jail-*' 2>/dev/null)"
+expect_eq "... no mount of agentjail's is left" 0 "$(grep -c agentjail /proc/self/mountinfo)"
+expect_eq "... the socket is removed" no "$([ -e "$SOCK" ] && echo yes || echo no)"
