@@ -15,13 +15,16 @@ PREFIX  ?= /usr/local
 DESTDIR ?=
 BINDIR   = $(PREFIX)/bin
 DATADIR  = $(PREFIX)/share/agentjail
+LIBEXECDIR = $(PREFIX)/libexec/agentjail
 MANDIR   = $(PREFIX)/share/man
 SYSCONFDIR ?= /etc
 
 CC      ?= cc
 PKGS     = libseccomp libcap-ng libnl-3.0 libnl-route-3.0 jansson
+DPKGS    = libmicrohttpd
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+DPKG_LIBS  := $(shell pkg-config --libs $(DPKGS) 2>/dev/null)
 
 WARN = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \
        -Wno-unused-parameter \
@@ -43,6 +46,8 @@ LIB_SRCS  := $(wildcard jail/*.c)
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/jail/builtin.o
 CLI_SRCS  := $(filter-out jail/cli/main.c,$(wildcard jail/cli/*.c))
 CLI_OBJS  := $(CLI_SRCS:%.c=$(BUILD)/%.o)
+AJD_SRCS  := $(wildcard supervisor/*.c)
+AJD_OBJS  := $(AJD_SRCS:%.c=$(BUILD)/%.o)
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 PROFILES  := $(wildcard profiles/*.json)
@@ -51,7 +56,7 @@ MANPAGES  := $(wildcard man/*.[1-8])
 # The probe runs inside jails: static, never sanitized, always in build/.
 PROBE     := build/ajprobe
 
-all: $(BUILD)/agentjail $(PROBE) $(UNIT_BINS)
+all: $(BUILD)/agentjail $(BUILD)/agentjaild $(PROBE) $(UNIT_BINS)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
@@ -70,10 +75,25 @@ $(BUILD)/libajcli.a: $(CLI_OBJS)
 $(BUILD)/agentjail: $(BUILD)/jail/cli/main.o $(BUILD)/libajcli.a $(BUILD)/libagentjail.a
 	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) $^ $(PKG_LIBS) -o $@
 
+$(BUILD)/supervisor/%.o: supervisor/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) -iquote supervisor -DAJ_LIBEXECDIR='"$(LIBEXECDIR)"' -MMD -MP -c $< -o $@
+
+$(BUILD)/agentjaild: $(AJD_OBJS) $(BUILD)/libagentjail.a
+	$(CC) $(CFLAGS_ALL) $(LDFLAGS_ALL) $^ $(PKG_LIBS) $(DPKG_LIBS) -o $@
+
 $(BUILD)/tests/%: tests/unit/%.c tests/harness/tap.h $(BUILD)/libajcli.a $(BUILD)/libagentjail.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_ALL) -iquote tests/harness -iquote jail/cli $(LDFLAGS_ALL) $< $(BUILD)/libajcli.a \
 		$(BUILD)/libagentjail.a $(PKG_LIBS) -o $@
+
+# The daemon's configuration is tested on its own, with supervisor/config.c
+# compiled in, so that its test does not wait for the rest of the daemon.
+$(BUILD)/tests/test_daemon_config: tests/unit/test_daemon_config.c supervisor/config.c \
+		supervisor/config.h tests/harness/tap.h $(BUILD)/libagentjail.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) -iquote tests/harness -iquote supervisor $(LDFLAGS_ALL) $< \
+		supervisor/config.c $(BUILD)/libagentjail.a $(PKG_LIBS) -o $@
 
 build/ajprobe: tests/probe/probe.c
 	@mkdir -p $(@D)
@@ -103,8 +123,8 @@ format:
 
 # Debian packages: to build, to test, to lint.
 DEB_BUILD = gcc make pkg-config libc6-dev libseccomp-dev libcap-ng-dev libnl-3-dev \
-	    libnl-route-3-dev libjansson-dev
-DEB_TEST  = python3 procps
+	    libnl-route-3-dev libjansson-dev libmicrohttpd-dev
+DEB_TEST  = python3 procps curl
 DEB_LINT  = clang-format mandoc shellcheck
 DEB_VM    = qemu-system-x86 busybox-static
 # apt-get install of the packages in $(1) that are missing.
