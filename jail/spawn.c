@@ -480,7 +480,8 @@ start_jail(const struct jail_config *c, const struct jail_filter *f, const struc
 	_cleanup_close_ int filter_fd = -1;
 	int r;
 
-	r = jail_config_validate(c, JAIL_VALIDATE_RUN, e);
+	/* A worker jail has no command of its own: the worker runs them. */
+	r = jail_config_validate(c, w ? 0 : JAIL_VALIDATE_RUN, e);
 	if (r < 0)
 		return r;
 	if (!f && !c->seccomp.disabled_for_tests)

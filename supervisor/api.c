@@ -409,10 +409,8 @@ static json_t *
 session_json(const struct session *s)
 {
 	char c[32], e[32], i[32];
-	uint64_t now = http_now_us();
 	uint64_t idle_left = s->last_active_us + (uint64_t)s->idle_timeout_s * 1000000;
 	int64_t idle_at = s->created_at + (int64_t)((idle_left - s->created_us) / 1000000);
-	(void)now;
 	json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:i}", "id", s->id, "profile", s->profile,
 			      "state", s->state == SESSION_READY ? "ready" : "ended", "created_at",
 			      iso_time(s->created_at, c, sizeof(c)), "expires_at",
@@ -430,9 +428,7 @@ session_json(const struct session *s)
 				      (json_int_t)s->max_output_bytes));
 	json_object_set_new(o, "idle_timeout_s", json_integer(s->idle_timeout_s));
 	json_object_set_new(o, "max_lifetime_s", json_integer(s->max_lifetime_s));
-	json_object_set(o, "metadata", s->metadata ? s->metadata : json_object());
-	if (!s->metadata)
-		json_decref(json_object_get(o, "metadata")); /* the temporary one */
+	json_object_set_new(o, "metadata", s->metadata ? json_incref(s->metadata) : json_object());
 	return o;
 }
 
@@ -762,7 +758,9 @@ created(void *owner, const struct priv_reply_view *v)
 static void
 create_session(struct http_ctx *r, json_t *root, struct create_req *c)
 {
-	const char *name = c->profile ? c->profile : http_cfg->default_profile;
+	/* A copy: c->profile points into root, which is about to change. */
+	char name[JAIL_MAX_NAME + 1];
+	snprintf(name, sizeof(name), "%s", c->profile ? c->profile : http_cfg->default_profile);
 	const json_t *p = profile_info(name);
 
 	if (!p) {

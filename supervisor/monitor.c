@@ -359,6 +359,20 @@ handle_create(const struct priv_create *req, const char *env, size_t env_len)
 		m.jails = v;
 		m.cap = cap;
 	}
+	/* Notices (a limit the host cannot enforce, ...) describe the host and
+	 * the profile: once per profile is enough. */
+	static char noticed[64][72];
+	static size_t n_noticed;
+	const char *notes = jail_notices(j);
+	bool seen = false;
+	for (size_t i = 0; i < n_noticed; i++)
+		seen |= strcmp(noticed[i], name) == 0;
+	if (notes && !seen && n_noticed < ARRAY_SIZE(noticed)) {
+		snprintf(noticed[n_noticed++], sizeof(noticed[0]), "%s", name);
+		char line[1024];
+		snprintf(line, sizeof(line), "%.*s", (int)strcspn(notes, "\n"), notes);
+		log_event(LOG_WARN, "jail.notice", "profile", name, "notice", line, NULL);
+	}
 	uint32_t id = ++m.next_id;
 	m.jails[m.n_jails++] = (struct mjail){.id = id, .j = j};
 	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = EV_JAIL_BASE + (uint64_t)id};

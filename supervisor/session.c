@@ -326,7 +326,8 @@ terminal(uint32_t type)
 static bool
 known_reply(uint32_t type)
 {
-	return type >= AJW_HELLO && type <= AJW_END;
+	/* DATA goes both ways: file content of a GET. */
+	return (type >= AJW_HELLO && type <= AJW_END) || type == AJW_DATA;
 }
 
 /* Send what is queued; register for EPOLLOUT while something remains. */
