@@ -55,8 +55,11 @@ MANPAGES  := $(wildcard man/*.[1-8])
 
 # The probe runs inside jails: static, never sanitized, always in build/.
 PROBE     := build/ajprobe
+# So does the session worker, a jail's PID 1 (supervisor/worker/).
+WORKER      := build/agentjail-worker
+WORKER_SRCS := $(wildcard supervisor/worker/*.c)
 
-all: $(BUILD)/agentjail $(BUILD)/agentjaild $(PROBE) $(UNIT_BINS)
+all: $(BUILD)/agentjail $(BUILD)/agentjaild $(PROBE) $(WORKER) $(UNIT_BINS)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
@@ -99,6 +102,11 @@ build/ajprobe: tests/probe/probe.c
 	@mkdir -p $(@D)
 	$(CC) -std=gnu17 -O2 -Wall -Wextra -static $< -o $@ -lpthread
 
+build/agentjail-worker: $(WORKER_SRCS) supervisor/worker/worker.h supervisor/proto.h
+	@mkdir -p $(@D)
+	$(CC) -std=gnu17 -D_GNU_SOURCE -O2 -g $(WARN) -D_FORTIFY_SOURCE=3 -fstack-protector-strong \
+		-static $(WORKER_SRCS) -o $@
+
 check: all
 	AJ_BUILD=$(BUILD) tests/run.sh
 
@@ -107,7 +115,7 @@ check-vm: all
 
 asan:
 	$(MAKE) BUILD=build-asan SAN=1 build-asan/agentjail $(patsubst $(BUILD)/%,build-asan/%,$(UNIT_BINS))
-	$(MAKE) build/ajprobe
+	$(MAKE) build/ajprobe build/agentjail-worker
 	AJ_BUILD=build-asan AJ_ASAN=1 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
 		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 tests/run.sh
 

@@ -474,6 +474,27 @@ v2_stats(struct cgroup *cg, struct jail_result *res)
 	res->pids_max_hit = keyed_value(cg->dirfd, "pids.events", "max") > 0;
 }
 
+/* Remove the child cgroups below dir, depth first (a jail's worker makes
+ * one per command; a worker killed outright leaves them behind). They are
+ * empty once the parent's cgroup.kill has done its work. */
+static void
+remove_children(const char *dir, int depth)
+{
+	DIR *d = depth < 8 ? opendir(dir) : NULL;
+	struct dirent *de;
+
+	while (d && (de = readdir(d))) {
+		char sub[PATH_MAX];
+		if (de->d_type != DT_DIR || de->d_name[0] == '.')
+			continue;
+		snprintf(sub, sizeof(sub), "%.3000s/%.255s", dir, de->d_name);
+		remove_children(sub, depth + 1);
+		rmdir(sub);
+	}
+	if (d)
+		closedir(d);
+}
+
 static int
 v2_destroy(struct cgroup *cg, struct jail_error *e)
 {
@@ -487,6 +508,7 @@ v2_destroy(struct cgroup *cg, struct jail_error *e)
 		jerr(e, -r, "cgroup %s: wait until empty", cg->path);
 	close(cg->dirfd);
 	cg->dirfd = -1;
+	remove_children(cg->path, 0);
 	/* The last exits may still be completing: retry briefly on EBUSY. */
 	for (int i = 0; i < 100; i++) {
 		if (rmdir(cg->path) == 0 || errno == ENOENT) {

@@ -314,8 +314,8 @@ child_main(const struct child_ctx *ctx)
 	for (int i = 0; i < 3; i++)
 		if (x->stdio[i] >= 0 && x->stdio[i] != i && dup2(x->stdio[i], i) < 0)
 			fail(x, "dup2", errno, "stdio");
-	int keep[6] = {x->sync_fd, x->worker_exe_fd, x->worker_fds[0], x->worker_fds[1],
-		       x->worker_fds[2], -1};
+	int keep[6] = {x->sync_fd,	 x->worker_exe_fd, x->worker_fds[0],
+		       x->worker_fds[1], x->worker_fds[2], -1};
 	int nkeep = 5;
 	/* close_others wants them sorted. */
 	for (int i = 1; i < nkeep; i++)

@@ -352,7 +352,8 @@ struct jail_worker {
 	int log_fd;
 	const struct jail_filter *worker_filter;
 };
-JAIL_API int jail_start_worker(const struct jail_config *c, const struct jail_filter *command_filter,
+JAIL_API int jail_start_worker(const struct jail_config *c,
+			       const struct jail_filter *command_filter,
 			       const struct jail_worker *w, struct jail **ret,
 			       struct jail_error *e);
 /* A sealed memfd holding f in supervisor/proto.h's filter format. */

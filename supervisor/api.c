@@ -21,21 +21,21 @@
 #include "log.h"
 
 #define MAX_METADATA_BYTES (16u << 10)
-#define MAX_STDIN_BYTES (16u << 20)
-#define PUT_HIGH_WATER (8u << 20) /* suspend an upload past this much queued */
-#define PUT_LOW_WATER (1u << 20)
-#define GET_HIGH_WATER (8u << 20) /* stop reading the worker past this much buffered */
+#define MAX_STDIN_BYTES	   (16u << 20)
+#define PUT_HIGH_WATER	   (8u << 20) /* suspend an upload past this much queued */
+#define PUT_LOW_WATER	   (1u << 20)
+#define GET_HIGH_WATER	   (8u << 20) /* stop reading the worker past this much buffered */
 
 enum route {
 	R_NONE,
 	R_HEALTH,
 	R_METRICS,
 	R_PROFILES,
-	R_SESSIONS,	/* /v1/sessions */
-	R_SESSION,	/* /v1/sessions/{id} */
-	R_EXEC,		/* /v1/sessions/{id}/exec */
-	R_FILES,	/* /v1/sessions/{id}/files[/{path}] */
-	R_RUN,		/* /v1/run */
+	R_SESSIONS, /* /v1/sessions */
+	R_SESSION,  /* /v1/sessions/{id} */
+	R_EXEC,	    /* /v1/sessions/{id}/exec */
+	R_FILES,    /* /v1/sessions/{id}/files[/{path}] */
+	R_RUN,	    /* /v1/run */
 };
 
 struct exec_state {
@@ -43,8 +43,8 @@ struct exec_state {
 	bool out_trunc, err_trunc;
 	uint64_t max_output;
 	bool streaming, started, ended;
-	struct buf stream;   /* NDJSON not yet taken by the client */
-	char carry[2][4];    /* streaming: an incomplete UTF-8 sequence per stream */
+	struct buf stream; /* NDJSON not yet taken by the client */
+	char carry[2][4];  /* streaming: an incomplete UTF-8 sequence per stream */
 	size_t carry_len[2];
 	char *stdin_data;
 	size_t stdin_len;
@@ -112,7 +112,8 @@ count_error(const char *code)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(metrics.errors); i++) {
 		if (!metrics.errors[i].code[0])
-			snprintf(metrics.errors[i].code, sizeof(metrics.errors[i].code), "%s", code);
+			snprintf(metrics.errors[i].code, sizeof(metrics.errors[i].code), "%s",
+				 code);
 		if (strcmp(metrics.errors[i].code, code) == 0) {
 			metrics.errors[i].n++;
 			return;
@@ -162,20 +163,24 @@ api_metrics(void)
 		execs += s->execs;
 	fprintf(f, "# HELP agentjail_sessions Live sessions.\n# TYPE agentjail_sessions gauge\n");
 	fprintf(f, "agentjail_sessions %zu\n", session_count());
-	fprintf(f, "# HELP agentjail_execs_running Commands running now.\n"
-		   "# TYPE agentjail_execs_running gauge\nagentjail_execs_running %u\n",
+	fprintf(f,
+		"# HELP agentjail_execs_running Commands running now.\n"
+		"# TYPE agentjail_execs_running gauge\nagentjail_execs_running %u\n",
 		execs);
-	fprintf(f, "# TYPE agentjail_http_requests_total counter\n"
-		   "agentjail_http_requests_total %" PRIu64 "\n",
+	fprintf(f,
+		"# TYPE agentjail_http_requests_total counter\n"
+		"agentjail_http_requests_total %" PRIu64 "\n",
 		metrics.requests);
-	fprintf(f, "# TYPE agentjail_sessions_created_total counter\n"
-		   "agentjail_sessions_created_total %" PRIu64 "\n",
+	fprintf(f,
+		"# TYPE agentjail_sessions_created_total counter\n"
+		"agentjail_sessions_created_total %" PRIu64 "\n",
 		metrics.sessions_created);
 	fprintf(f, "# TYPE agentjail_execs_total counter\nagentjail_execs_total %" PRIu64 "\n",
 		metrics.execs);
-	fprintf(f, "# TYPE agentjail_file_bytes_total counter\n"
-		   "agentjail_file_bytes_total{direction=\"in\"} %" PRIu64 "\n"
-		   "agentjail_file_bytes_total{direction=\"out\"} %" PRIu64 "\n",
+	fprintf(f,
+		"# TYPE agentjail_file_bytes_total counter\n"
+		"agentjail_file_bytes_total{direction=\"in\"} %" PRIu64 "\n"
+		"agentjail_file_bytes_total{direction=\"out\"} %" PRIu64 "\n",
 		metrics.file_bytes_in, metrics.file_bytes_out);
 	fprintf(f, "# HELP agentjail_exec_duration_seconds Exec round trip, request to exit.\n"
 		   "# TYPE agentjail_exec_duration_seconds histogram\n");
@@ -244,8 +249,7 @@ respond_json(struct http_ctx *r, unsigned status, json_t *o)
 	} else {
 		body = s;
 	}
-	struct MHD_Response *resp =
-		MHD_create_response_from_buffer(n, body, MHD_RESPMEM_MUST_FREE);
+	struct MHD_Response *resp = MHD_create_response_from_buffer(n, body, MHD_RESPMEM_MUST_FREE);
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
 	respond(r, status, resp);
 }
@@ -330,7 +334,8 @@ utf8_valid_prefix(const unsigned char *s, size_t n)
 static char *
 base64(const char *p, size_t n)
 {
-	static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	static const char tbl[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 	char *out = malloc(4 * ((n + 2) / 3) + 1);
 	size_t o = 0;
 
@@ -628,8 +633,8 @@ f_metadata(struct json_ctx *x, json_t *v, void *obj, int arg)
 	size_t n = s ? strlen(s) : 0;
 	free(s);
 	if (n > MAX_METADATA_BYTES)
-		return json_fail(x, "expected at most %u bytes of JSON, got %zu", MAX_METADATA_BYTES,
-				 n);
+		return json_fail(x, "expected at most %u bytes of JSON, got %zu",
+				 MAX_METADATA_BYTES, n);
 	((struct create_req *)obj)->metadata = v;
 	return 0;
 }
@@ -650,12 +655,14 @@ check_limits(struct http_ctx *r, const json_t *p, const struct limits_req *l)
 
 	if (l->memory && mem && l->memory > mem) {
 		respond_error(r, 422, "invalid_value",
-			      "limits.memory %" PRIu64 ": above the profile's %" PRIu64, l->memory, mem);
+			      "limits.memory %" PRIu64 ": above the profile's %" PRIu64, l->memory,
+			      mem);
 		return -1;
 	}
 	if (l->pids && pids && l->pids > pids) {
 		respond_error(r, 422, "invalid_value",
-			      "limits.pids %" PRIu64 ": above the profile's %" PRIu64, l->pids, pids);
+			      "limits.pids %" PRIu64 ": above the profile's %" PRIu64, l->pids,
+			      pids);
 		return -1;
 	}
 	if (l->has_cpu && cpu && (uint64_t)(l->cpu * 1000 + 0.5) > cpu) {
@@ -694,7 +701,6 @@ session_settings(struct session *s, const json_t *p, const struct limits_req *l,
 	s->max_lifetime_s = (uint32_t)(maxlife ? maxlife : dl->max_lifetime_s);
 }
 
-
 static void exec_start(struct http_ctx *r, struct session *s, json_t *req);
 
 static void
@@ -731,9 +737,9 @@ created(void *owner, const struct priv_reply_view *v)
 		l.has_cpu = cpu != NULL;
 		l.cpu = json_number_value(cpu);
 	}
-	session_settings(s, p,
-			 &l, (uint64_t)json_integer_value(json_object_get(r->pending_exec, "_idle")),
-			 (uint64_t)json_integer_value(json_object_get(r->pending_exec, "_maxlife")));
+	session_settings(
+		s, p, &l, (uint64_t)json_integer_value(json_object_get(r->pending_exec, "_idle")),
+		(uint64_t)json_integer_value(json_object_get(r->pending_exec, "_maxlife")));
 	json_t *md = json_object_get(r->pending_exec, "metadata");
 	if (md)
 		s->metadata = json_incref(md);
@@ -770,8 +776,8 @@ create_session(struct http_ctx *r, json_t *root, struct create_req *c)
 	if (check_limits(r, p, &c->limits) < 0)
 		return;
 	if (c->idle && c->idle > http_cfg->limits.idle_timeout_s) {
-		respond_error(r, 422, "invalid_value", "idle_timeout_s %" PRIu64 ": above %u", c->idle,
-			      http_cfg->limits.idle_timeout_s);
+		respond_error(r, 422, "invalid_value", "idle_timeout_s %" PRIu64 ": above %u",
+			      c->idle, http_cfg->limits.idle_timeout_s);
 		return;
 	}
 	if (c->maxlife && c->maxlife > http_cfg->limits.max_lifetime_s) {
@@ -780,15 +786,16 @@ create_session(struct http_ctx *r, json_t *root, struct create_req *c)
 		return;
 	}
 	if (session_count() >= http_cfg->limits.max_sessions) {
-		respond_error(r, 503, "too_many_sessions", "the limit of %u live sessions is reached",
+		respond_error(r, 503, "too_many_sessions",
+			      "the limit of %u live sessions is reached",
 			      http_cfg->limits.max_sessions);
 		return;
 	}
 	/* What the reply needs, kept with the request. */
 	json_object_set_new(root, "profile", json_string(name));
 	json_object_set_new(root, "_limits",
-			    json_pack("{s:I,s:I,s:I}", "memory", (json_int_t)c->limits.memory, "pids",
-				      (json_int_t)c->limits.pids, "timeout_ms",
+			    json_pack("{s:I,s:I,s:I}", "memory", (json_int_t)c->limits.memory,
+				      "pids", (json_int_t)c->limits.pids, "timeout_ms",
 				      (json_int_t)c->limits.timeout_ms));
 	if (c->limits.has_cpu)
 		json_object_set_new(json_object_get(root, "_limits"), "cpu",
@@ -945,18 +952,25 @@ f_run_limits(struct json_ctx *x, json_t *v, void *obj, int arg)
 }
 
 static const struct json_field exec_fields[] = {
-	{"command", f_command, 0, NULL},      {"stdin", f_stdin, 0, NULL},
-	{"stdin_b64", f_stdin, 1, NULL},      {"env", f_xenv, 0, NULL},
-	{"cwd", f_cwd, 0, NULL},	      {"timeout_ms", f_timeout, 0, NULL},
+	{"command", f_command, 0, NULL},
+	{"stdin", f_stdin, 0, NULL},
+	{"stdin_b64", f_stdin, 1, NULL},
+	{"env", f_xenv, 0, NULL},
+	{"cwd", f_cwd, 0, NULL},
+	{"timeout_ms", f_timeout, 0, NULL},
 	{"max_output_bytes", f_maxout, 0, NULL},
 };
 static const struct json_table exec_table = {exec_fields, ARRAY_SIZE(exec_fields)};
 
 static const struct json_field run_fields[] = {
-	{"command", f_command, 0, NULL},      {"stdin", f_stdin, 0, NULL},
-	{"stdin_b64", f_stdin, 1, NULL},      {"env", f_xenv, 0, NULL},
-	{"cwd", f_cwd, 0, NULL},	      {"timeout_ms", f_timeout, 0, NULL},
-	{"max_output_bytes", f_maxout, 0, NULL}, {"profile", f_run_profile, 0, NULL},
+	{"command", f_command, 0, NULL},
+	{"stdin", f_stdin, 0, NULL},
+	{"stdin_b64", f_stdin, 1, NULL},
+	{"env", f_xenv, 0, NULL},
+	{"cwd", f_cwd, 0, NULL},
+	{"timeout_ms", f_timeout, 0, NULL},
+	{"max_output_bytes", f_maxout, 0, NULL},
+	{"profile", f_run_profile, 0, NULL},
 	{"limits", f_run_limits, 0, NULL},
 };
 static const struct json_table run_table = {run_fields, ARRAY_SIZE(run_fields)};
@@ -1152,8 +1166,7 @@ exec_reply(struct wreq *w, uint32_t type, const char *p, uint32_t len)
 		}
 		return;
 	}
-	default:
-		return;
+	default: return;
 	}
 }
 
@@ -1192,7 +1205,8 @@ exec_start(struct http_ctx *r, struct session *s, json_t *req)
 	const struct ajd_limits *dl = &http_cfg->limits;
 	json_t *cmd = json_object_get(req, "command");
 	const char *cwd = json_string_value(json_object_get(req, "cwd"));
-	json_t *jt = json_object_get(req, "timeout_ms"), *jm = json_object_get(req, "max_output_bytes");
+	json_t *jt = json_object_get(req, "timeout_ms"),
+	       *jm = json_object_get(req, "max_output_bytes");
 	uint64_t timeout = jt ? (uint64_t)json_integer_value(jt) : s->exec_timeout_ms;
 	uint64_t maxout = jm ? (uint64_t)json_integer_value(jm) : s->max_output_bytes;
 	unsigned total = 0;
@@ -1266,7 +1280,8 @@ exec_start(struct http_ctx *r, struct session *s, json_t *req)
 			if (d < 0) {
 				exec_free(x);
 				buf_free(&pl);
-				respond_error(r, 422, "invalid_value", "stdin_b64: not valid base64");
+				respond_error(r, 422, "invalid_value",
+					      "stdin_b64: not valid base64");
 				return;
 			}
 			x->stdin_len = (size_t)d;
@@ -1277,7 +1292,8 @@ exec_start(struct http_ctx *r, struct session *s, json_t *req)
 		exec_free(x);
 		buf_free(&pl);
 		respond_error(r, 413, "payload_too_large",
-			      "the command and environment are larger than %u bytes", AJW_MAX_PAYLOAD);
+			      "the command and environment are larger than %u bytes",
+			      AJW_MAX_PAYLOAD);
 		return;
 	}
 	x->streaming = wants_ndjson(r);
@@ -1465,7 +1481,8 @@ get_reply(struct wreq *w, uint32_t type, const char *p, uint32_t len)
 		memcpy(&f->st, p, sizeof(f->st));
 		if (strcmp(r->method, "HEAD") == 0) {
 			struct MHD_Response *resp = MHD_create_response_from_callback(
-				f->st.type == AJW_T_FILE ? f->st.size : 0, 4096, head_reader, r, NULL);
+				f->st.type == AJW_T_FILE ? f->st.size : 0, 4096, head_reader, r,
+				NULL);
 			stat_headers(resp, &f->st);
 			respond(r, 200, resp);
 		} else if (f->st.type == AJW_T_DIR) {
@@ -1503,9 +1520,10 @@ get_reply(struct wreq *w, uint32_t type, const char *p, uint32_t len)
 		if (!name) {
 			char *b = base64(p + sizeof(st), strlen(p + sizeof(st)));
 			json_array_append_new(f->entries,
-					      json_pack("{s:s,s:s,s:I,s:s,s:s}", "name_b64", b ? b : "",
-							"type", type_name(st.type), "size",
-							(json_int_t)st.size, "mode", "", "mtime", t));
+					      json_pack("{s:s,s:s,s:I,s:s,s:s}", "name_b64",
+							b ? b : "", "type", type_name(st.type),
+							"size", (json_int_t)st.size, "mode", "",
+							"mtime", t));
 			free(b);
 			return;
 		}
@@ -1513,8 +1531,8 @@ get_reply(struct wreq *w, uint32_t type, const char *p, uint32_t len)
 		snprintf(mode, sizeof(mode), "%04o", st.mode & 07777);
 		json_array_append_new(f->entries,
 				      json_pack("{s:o,s:s,s:I,s:s,s:s}", "name", name, "type",
-						type_name(st.type), "size", (json_int_t)st.size, "mode",
-						mode, "mtime", t));
+						type_name(st.type), "size", (json_int_t)st.size,
+						"mode", mode, "mtime", t));
 		return;
 	}
 	case AJW_END:
@@ -1539,8 +1557,7 @@ get_reply(struct wreq *w, uint32_t type, const char *p, uint32_t len)
 			http_resume(r, r->conn); /* the reader ends the body short */
 		}
 		return;
-	default:
-		return;
+	default: return;
 	}
 }
 
@@ -1563,8 +1580,9 @@ simple_reply(struct wreq *w, uint32_t type, const char *p, uint32_t len)
 	} else if (strcmp(r->method, "POST") == 0) {
 		respond_json(r, 201, json_pack("{s:s,s:s}", "path", r->path, "type", "directory"));
 	} else if (strcmp(r->method, "PUT") == 0) {
-		respond_json(r, 200, json_pack("{s:s,s:I}", "path", r->path, "size",
-					       (json_int_t)r->f->put_bytes));
+		respond_json(r, 200,
+			     json_pack("{s:s,s:I}", "path", r->path, "size",
+				       (json_int_t)r->f->put_bytes));
 	}
 }
 
@@ -1598,7 +1616,8 @@ parse_mode(struct http_ctx *r, unsigned dflt, unsigned *ret)
 	}
 	unsigned long v = strtoul(m, &end, 8);
 	if (!m[0] || *end || v > 0777) {
-		respond_error(r, 422, "invalid_value", "mode '%.16s': expected octal permission bits such as 0644", m);
+		respond_error(r, 422, "invalid_value",
+			      "mode '%.16s': expected octal permission bits such as 0644", m);
 		return -1;
 	}
 	*ret = (unsigned)v;
@@ -1634,7 +1653,8 @@ files_start(struct http_ctx *r, struct session *s)
 		if (parse_mode(r, 0644, &mode) < 0)
 			return;
 		struct ajw_put put = {.mode = mode, .size = size};
-		r->w = wreq_send(s, AJW_PUT, &put, sizeof(put), path, strlen(path) + 1, put_reply, r);
+		r->w = wreq_send(s, AJW_PUT, &put, sizeof(put), path, strlen(path) + 1, put_reply,
+				 r);
 	} else if (strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0) {
 		r->w = wreq_send(s, strcmp(r->method, "GET") == 0 ? AJW_GET : AJW_STAT, path,
 				 strlen(path) + 1, NULL, 0,
@@ -1644,14 +1664,15 @@ files_start(struct http_ctx *r, struct session *s)
 	} else { /* POST */
 		const char *op = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "op");
 		if (!op || strcmp(op, "mkdir") != 0) {
-			respond_error(r, 400, "invalid_request", "POST on a file path needs ?op=mkdir");
+			respond_error(r, 400, "invalid_request",
+				      "POST on a file path needs ?op=mkdir");
 			return;
 		}
 		if (parse_mode(r, 0755, &mode) < 0)
 			return;
 		uint32_t m32 = mode;
-		r->w = wreq_send(s, AJW_MKDIR, &m32, sizeof(m32), path, strlen(path) + 1, simple_reply,
-				 r);
+		r->w = wreq_send(s, AJW_MKDIR, &m32, sizeof(m32), path, strlen(path) + 1,
+				 simple_reply, r);
 	}
 	if (!r->w && !r->resp)
 		respond_error(r, 503, "session_ended", "the session's worker is gone");
@@ -1673,7 +1694,8 @@ upload_chunk(struct http_ctx *r, const char *p, size_t n)
 		wreq_more(r->w, AJW_CANCEL, NULL, 0);
 		wreq_orphan(r->w);
 		r->w = NULL;
-		respond_error(r, 413, "payload_too_large", "uploads are limited to %" PRIu64 " bytes",
+		respond_error(r, 413, "payload_too_large",
+			      "uploads are limited to %" PRIu64 " bytes",
 			      http_cfg->limits.max_body_bytes);
 		return;
 	}
@@ -1828,7 +1850,8 @@ early(struct http_ctx *r)
 		}
 	}
 	if (r->route == R_FILES && r->path && strlen(r->path) > AJW_MAX_PATH) {
-		respond_error(r, 400, "invalid_path", "the path is longer than %d bytes", AJW_MAX_PATH);
+		respond_error(r, 400, "invalid_path", "the path is longer than %d bytes",
+			      AJW_MAX_PATH);
 		return;
 	}
 	if (r->route == R_FILES)
@@ -1852,7 +1875,8 @@ dispatch(struct http_ctx *r)
 	case R_METRICS: {
 		char *m = api_metrics();
 		struct MHD_Response *resp = MHD_create_response_from_buffer(
-			m ? strlen(m) : 0, m ? m : "", m ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+			m ? strlen(m) : 0, m ? m : "",
+			m ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
 					"text/plain; version=0.0.4");
 		respond(r, 200, resp);

@@ -180,7 +180,9 @@ on_priv(void)
 		struct cmsghdr align;
 	} u;
 	struct iovec iov = {buf, sizeof(buf)};
-	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.c,
+	struct msghdr mh = {.msg_iov = &iov,
+			    .msg_iovlen = 1,
+			    .msg_control = u.c,
 			    .msg_controllen = sizeof(u.c)};
 	ssize_t n = recvmsg(h.priv, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
 
@@ -218,7 +220,8 @@ on_priv(void)
 				.pid = r->pid,
 				.fd = fd,
 				.data = buf + sizeof(*r),
-				.len = (size_t)n - sizeof(*r) < r->len ? (size_t)n - sizeof(*r) : r->len,
+				.len = (size_t)n - sizeof(*r) < r->len ? (size_t)n - sizeof(*r)
+								       : r->len,
 			};
 			fd = -1;
 			if (p->owner || p->fn == profiles_reply)
@@ -319,8 +322,8 @@ start_daemons(const int *listen_fds, size_t n, struct jail_error *e)
 			{MHD_OPTION_CONNECTION_TIMEOUT, (intptr_t)l->connection_timeout_s, NULL},
 			/* The memory pool per connection bounds the request line
 			 * and headers: a request with more is refused (431). */
-			{MHD_OPTION_CONNECTION_MEMORY_LIMIT, (intptr_t)(l->max_header_bytes + 16384),
-			 NULL},
+			{MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+			 (intptr_t)(l->max_header_bytes + 16384), NULL},
 			{MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)api_completed, NULL},
 			{tcp ? MHD_OPTION_PER_IP_CONNECTION_LIMIT : MHD_OPTION_ARRAY,
 			 tcp ? (intptr_t)l->max_connections_per_client : 0, NULL},
@@ -328,10 +331,9 @@ start_daemons(const int *listen_fds, size_t n, struct jail_error *e)
 		};
 		if (!tcp)
 			opts[5] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
-		h.daemons[i] = MHD_start_daemon(MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
-							MHD_USE_ERROR_LOG,
-						0, NULL, NULL, api_handle, NULL, MHD_OPTION_ARRAY,
-						opts, MHD_OPTION_END);
+		h.daemons[i] = MHD_start_daemon(
+			MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, 0, NULL, NULL,
+			api_handle, NULL, MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
 		if (!h.daemons[i])
 			return jerr_plain(e, EIO, "libmicrohttpd: cannot serve listener %zu", i);
 		const union MHD_DaemonInfo *di =
@@ -401,7 +403,8 @@ http_main(const struct ajd_config *cfg, const int *listen_fds, size_t n_listen, 
 
 	/* Privileges: a uid of its own, no groups, no capabilities to gain,
 	 * gone with the monitor, no process creation or exec. */
-	if (setgroups(0, NULL) < 0 || setresgid(gid, gid, gid) < 0 || setresuid(uid, uid, uid) < 0) {
+	if (setgroups(0, NULL) < 0 || setresgid(gid, gid, gid) < 0 ||
+	    setresuid(uid, uid, uid) < 0) {
 		log_event(LOG_ERROR, "http.privileges", "error", strerror(errno), NULL);
 		return 1;
 	}

@@ -65,8 +65,8 @@ struct session {
 	char owner[128]; /* tenant (later: the token's sub) */
 	int sock;
 	struct buf in, out;
-	bool want_out;	  /* EPOLLOUT registered */
-	bool paused_in;	  /* not reading: a download's consumer is slow */
+	bool want_out;	/* EPOLLOUT registered */
+	bool paused_in; /* not reading: a download's consumer is slow */
 	uint32_t next_id;
 	struct wreq *reqs;
 	unsigned execs;
@@ -98,8 +98,8 @@ void session_touch(struct session *s);
 
 /* Send a request; the reply goes to fn. NULL on failure (the session is
  * dead or its queue is full). */
-struct wreq *wreq_send(struct session *s, uint32_t type, const void *p1, size_t n1,
-		       const void *p2, size_t n2, wreq_fn *fn, void *owner);
+struct wreq *wreq_send(struct session *s, uint32_t type, const void *p1, size_t n1, const void *p2,
+		       size_t n2, wreq_fn *fn, void *owner);
 /* Send more messages of the same request id (STDIN, DATA, CANCEL, SIGNAL). */
 int wreq_more(struct wreq *w, uint32_t type, const void *p, size_t n);
 /* The request is over: free it (its reply stream ended). */

@@ -192,9 +192,9 @@ http_identity(const struct ajd_config *c, const struct mprofiles *ps, uid_t *uid
 		*gid = pw->pw_gid;
 	} else {
 		const struct jail_config *d = ps->n ? &ps->v[0].config : NULL;
-		int r = uidalloc_acquire(c->runtime_dir, d ? d->host_id_min : JAIL_DEFAULT_HOST_ID_MIN,
-					 d ? d->host_id_max : JAIL_DEFAULT_HOST_ID_MAX, JAIL_ID_AUTO,
-					 lease, e);
+		int r = uidalloc_acquire(
+			c->runtime_dir, d ? d->host_id_min : JAIL_DEFAULT_HOST_ID_MIN,
+			d ? d->host_id_max : JAIL_DEFAULT_HOST_ID_MAX, JAIL_ID_AUTO, lease, e);
 		if (r < 0)
 			return r;
 		*uid = lease->id;
@@ -213,8 +213,8 @@ http_filter(struct jail_filter **ret, struct jail_error *e)
 {
 	struct jail_seccomp s = {.policy = JAIL_SECCOMP_POLICY_DEFAULT,
 				 .action = JAIL_SECCOMP_ACTION_KILL};
-	static const char *const deny[] = {"execve", "execveat", "fork", "vfork", "clone",
-					   "clone3", "ptrace", "process_vm_writev"};
+	static const char *const deny[] = {"execve", "execveat", "fork",   "vfork",
+					   "clone",  "clone3",	 "ptrace", "process_vm_writev"};
 	int r = 0;
 
 	for (size_t i = 0; r >= 0 && i < ARRAY_SIZE(deny); i++)
@@ -232,10 +232,14 @@ int
 main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"config", required_argument, NULL, 'c'},   {"check", no_argument, NULL, 'n'},
-		{"listen", required_argument, NULL, 'l'},   {"profiles", required_argument, NULL, 'p'},
-		{"insecure-no-auth", no_argument, NULL, 'I'}, {"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, 'V'},	    {NULL, 0, NULL, 0},
+		{"config", required_argument, NULL, 'c'},
+		{"check", no_argument, NULL, 'n'},
+		{"listen", required_argument, NULL, 'l'},
+		{"profiles", required_argument, NULL, 'p'},
+		{"insecure-no-auth", no_argument, NULL, 'I'},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{NULL, 0, NULL, 0},
 	};
 	struct ajd_config cfg;
 	struct jail_error e = {0};
@@ -307,8 +311,9 @@ main(int argc, char **argv)
 		}
 	int fds[AJD_MAX_LISTEN];
 	for (size_t i = 0; i < cfg.n_listen; i++) {
-		fds[i] = cfg.listen[i].kind == AJD_LISTEN_UNIX ? listen_unix(&cfg, &cfg.listen[i], &e)
-							       : listen_tcp(&cfg.listen[i], &e);
+		fds[i] = cfg.listen[i].kind == AJD_LISTEN_UNIX
+				 ? listen_unix(&cfg, &cfg.listen[i], &e)
+				 : listen_tcp(&cfg.listen[i], &e);
 		if (fds[i] < 0)
 			return die(e.msg, NULL);
 	}

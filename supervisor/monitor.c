@@ -29,22 +29,86 @@
 /* What the worker itself needs beyond a profile's policy (its own filter is
  * the profile's plus these; commands then get exactly the profile's). */
 static const char *const worker_syscalls[] = {
-	"read",	      "write",	       "readv",		  "writev",	  "close",
-	"openat",     "openat2",       "fstat",		  "newfstatat",	  "statx",
-	"lseek",      "getdents64",    "mkdirat",	  "unlinkat",	  "renameat2",
-	"fchmod",     "fchmodat",      "ftruncate",	  "fcntl",	  "dup",
-	"dup2",	      "dup3",	       "pipe2",		  "epoll_create1", "epoll_ctl",
-	"epoll_wait", "epoll_pwait",   "signalfd4",	  "timerfd_create", "timerfd_settime",
-	"pidfd_open", "waitid",	       "wait4",		  "kill",	  "setsid",
-	"setpgid",    "prctl",	       "execve",	  "chdir",	  "fchdir",
-	"sendmsg",    "recvmsg",       "sendto",	  "recvfrom",	  "rt_sigaction",
-	"rt_sigprocmask", "rt_sigreturn", "exit",	  "exit_group",	  "getpid",
-	"getppid",    "brk",	       "mmap",		  "munmap",	  "mprotect",
-	"madvise",    "mremap",	       "futex",		  "set_robust_list", "rseq",
-	"set_tid_address", "arch_prctl", "prlimit64",	  "getrandom",	  "uname",
-	"clock_gettime", "clock_nanosleep", "nanosleep",  "seccomp",	  "close_range",
-	"getuid",     "geteuid",       "getgid",	  "getegid",	  "sigaltstack",
-	"readlinkat", "fsync",	       "umask",		  "faccessat2",	  "access",
+	"read",
+	"write",
+	"readv",
+	"writev",
+	"close",
+	"openat",
+	"openat2",
+	"fstat",
+	"newfstatat",
+	"statx",
+	"lseek",
+	"getdents64",
+	"mkdirat",
+	"unlinkat",
+	"renameat2",
+	"fchmod",
+	"fchmodat",
+	"ftruncate",
+	"fcntl",
+	"dup",
+	"dup2",
+	"dup3",
+	"pipe2",
+	"epoll_create1",
+	"epoll_ctl",
+	"epoll_wait",
+	"epoll_pwait",
+	"signalfd4",
+	"timerfd_create",
+	"timerfd_settime",
+	"pidfd_open",
+	"waitid",
+	"wait4",
+	"kill",
+	"setsid",
+	"setpgid",
+	"prctl",
+	"execve",
+	"chdir",
+	"fchdir",
+	"sendmsg",
+	"recvmsg",
+	"sendto",
+	"recvfrom",
+	"rt_sigaction",
+	"rt_sigprocmask",
+	"rt_sigreturn",
+	"exit",
+	"exit_group",
+	"getpid",
+	"getppid",
+	"brk",
+	"mmap",
+	"munmap",
+	"mprotect",
+	"madvise",
+	"mremap",
+	"futex",
+	"set_robust_list",
+	"rseq",
+	"set_tid_address",
+	"arch_prctl",
+	"prlimit64",
+	"getrandom",
+	"uname",
+	"clock_gettime",
+	"clock_nanosleep",
+	"nanosleep",
+	"seccomp",
+	"close_range",
+	"getuid",
+	"geteuid",
+	"getgid",
+	"getegid",
+	"sigaltstack",
+	"readlinkat",
+	"fsync",
+	"umask",
+	"faccessat2",
+	"access",
 };
 
 /* --- profiles ---------------------------------------------------------- */
@@ -187,17 +251,18 @@ mprofiles_json(const struct mprofiles *ps)
 		json_t *mounts = json_array();
 		for (size_t k = 0; k < c->n_mounts; k++)
 			if (c->mounts[k].kind == JAIL_MOUNT_BIND)
-				json_array_append_new(
-					mounts, json_pack("{s:s,s:s,s:b}", "source", c->mounts[k].source,
-							  "target", c->mounts[k].target, "readonly",
-							  c->mounts[k].readonly));
-		json_t *o = json_pack(
-			"{s:s,s:s,s:{s:I,s:I,s:f,s:I},s:o,s:s?,s:s?}", "name", p->name, "network",
-			c->net == JAIL_NET_HOST ? "host" : "none", "limits", "memory",
-			(json_int_t)c->cgroup.memory_max, "pids", (json_int_t)c->cgroup.pids_max,
-			"cpu", c->cgroup.cpu_ms_per_sec / 1000.0, "exec_timeout_max_ms",
-			(json_int_t)p->exec_timeout_max_ms, "mounts", mounts, "workspace_host_dir",
-			c->workspace_dir, "rootfs", c->rootfs);
+				json_array_append_new(mounts,
+						      json_pack("{s:s,s:s,s:b}", "source",
+								c->mounts[k].source, "target",
+								c->mounts[k].target, "readonly",
+								c->mounts[k].readonly));
+		json_t *o = json_pack("{s:s,s:s,s:{s:I,s:I,s:f,s:I},s:o,s:s?,s:s?}", "name",
+				      p->name, "network", c->net == JAIL_NET_HOST ? "host" : "none",
+				      "limits", "memory", (json_int_t)c->cgroup.memory_max, "pids",
+				      (json_int_t)c->cgroup.pids_max, "cpu",
+				      c->cgroup.cpu_ms_per_sec / 1000.0, "exec_timeout_max_ms",
+				      (json_int_t)p->exec_timeout_max_ms, "mounts", mounts,
+				      "workspace_host_dir", c->workspace_dir, "rootfs", c->rootfs);
 		json_array_append_new(a, o);
 	}
 	char *s = json_dumps(a, JSON_COMPACT);
@@ -303,7 +368,7 @@ handle_create(const struct priv_create *req, const char *env, size_t env_len)
 	struct jail_config c = p->config;
 	const struct jail_cgroup_limits *pl = &p->config.cgroup;
 #define NARROW(field)                                                                              \
-	if (req->field && (!pl->field || req->field < pl->field))                                 \
+	if (req->field && (!pl->field || req->field < pl->field))                                  \
 		c.cgroup.field = req->field;
 	NARROW(memory_max);
 	NARROW(pids_max);
@@ -317,7 +382,8 @@ handle_create(const struct priv_create *req, const char *env, size_t env_len)
 	for (uint32_t i = 0; i < req->n_env && i < PRIV_MAX_ENV; i++) {
 		size_t l = strnlen(s, env_len - (size_t)(s - env));
 		if ((size_t)(s - env) + l >= env_len || !strchr(s, '=') || s[0] == '=') {
-			send_reply(req->h.seq, EINVAL, "malformed environment", 0, 0, 0, -1, NULL, 0);
+			send_reply(req->h.seq, EINVAL, "malformed environment", 0, 0, 0, -1, NULL,
+				   0);
 			return;
 		}
 		envv[n++] = (char *)s;
@@ -444,11 +510,8 @@ on_request(void)
 			return -EPROTO;
 		handle_destroy((const void *)buf);
 		return 0;
-	case PRIV_PROFILES:
-		handle_profiles(h);
-		return 0;
-	default:
-		return -EPROTO;
+	case PRIV_PROFILES: handle_profiles(h); return 0;
+	default: return -EPROTO;
 	}
 }
 
@@ -520,8 +583,8 @@ shutdown_all(void)
 }
 
 int
-monitor_run(const struct ajd_config *cfg, struct mprofiles *profiles, int priv_sock,
-	    pid_t http_pid, int worker_exe, const char *profiles_dir)
+monitor_run(const struct ajd_config *cfg, struct mprofiles *profiles, int priv_sock, pid_t http_pid,
+	    int worker_exe, const char *profiles_dir)
 {
 	sigset_t set;
 	int rc = 0;
@@ -559,10 +622,10 @@ monitor_run(const struct ajd_config *cfg, struct mprofiles *profiles, int priv_s
 			if (what == EV_SOCK) {
 				int r = on_request();
 				if (r < 0) {
-					log_event(LOG_ERROR, "privsep",
-						  "error", r == -EPIPE ? "the HTTP process closed its "
-									 "socket"
-								       : "malformed request",
+					log_event(LOG_ERROR, "privsep", "error",
+						  r == -EPIPE ? "the HTTP process closed its "
+								"socket"
+							      : "malformed request",
 						  NULL);
 					shutdown_all();
 					return 1;

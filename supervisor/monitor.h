@@ -14,7 +14,7 @@ struct mprofile {
 	char origin[256]; /* file it came from, or builtin:NAME */
 	struct jail_config config;
 	uint64_t exec_timeout_max_ms; /* the profile's time limit: the cap of an exec's timeout */
-	struct jail_filter *filter;	   /* for commands */
+	struct jail_filter *filter;   /* for commands */
 	struct jail_filter *worker_filter; /* for the worker: the profile's plus its own needs */
 };
 

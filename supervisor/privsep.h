@@ -31,8 +31,8 @@
 
 #include <stdint.h>
 
-#define PRIV_MAX_MSG (256u << 10)
-#define PRIV_MAX_ENV 64
+#define PRIV_MAX_MSG	   (256u << 10)
+#define PRIV_MAX_ENV	   64
 #define PRIV_MAX_ENV_BYTES (64u << 10)
 
 enum priv_type {
@@ -52,9 +52,9 @@ struct priv_hdr {
 /* Followed by env_bytes bytes: n_env NUL-terminated "NAME=value" strings. */
 struct priv_create {
 	struct priv_hdr h;
-	char profile[72];      /* NUL-terminated name */
-	uint64_t memory_max;   /* 0: the profile's; otherwise at most it */
-	uint64_t pids_max;     /* likewise */
+	char profile[72];	 /* NUL-terminated name */
+	uint64_t memory_max;	 /* 0: the profile's; otherwise at most it */
+	uint64_t pids_max;	 /* likewise */
 	uint32_t cpu_ms_per_sec; /* likewise */
 	uint32_t n_env;
 	uint32_t env_bytes;

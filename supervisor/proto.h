@@ -51,12 +51,12 @@
 
 #include <stdint.h>
 
-#define AJW_VERSION 1
-#define AJW_MAX_PAYLOAD (1u << 20) /* 1 MiB per message */
-#define AJW_DATA_CHUNK (64u << 10) /* what the worker sends per DATA/STDOUT */
-#define AJW_MAX_ARGS 4096
-#define AJW_MAX_ENV 256
-#define AJW_MAX_PATH 4095
+#define AJW_VERSION	1
+#define AJW_MAX_PAYLOAD (1u << 20)  /* 1 MiB per message */
+#define AJW_DATA_CHUNK	(64u << 10) /* what the worker sends per DATA/STDOUT */
+#define AJW_MAX_ARGS	4096
+#define AJW_MAX_ENV	256
+#define AJW_MAX_PATH	4095
 
 /* The worker finds its socket and resources at fixed descriptors (each
  * may be absent: then the feature is off, and HELLO says so). It opens the
@@ -70,10 +70,10 @@
 #define AJW_FILTER_MAGIC 0x4c464a41u /* "AJFL" */
 struct ajw_filter_hdr {
 	uint32_t magic;
-	uint32_t n_progs; /* 1..4 */
+	uint32_t n_progs; /* 0..4 (0: no filter; tests only) */
 };
 struct ajw_filter_prog {
-	uint32_t len; /* instructions, 1..4096 */
+	uint32_t len;	/* instructions, 1..4096 */
 	uint32_t flags; /* SECCOMP_FILTER_FLAG_*, 0 */
 };
 
@@ -105,9 +105,9 @@ enum ajw_type {
 	AJW_EXIT, /* struct ajw_exit */
 	AJW_READY,
 	AJW_OK,
-	AJW_ERROR,     /* struct ajw_error + message (NUL-terminated) */
+	AJW_ERROR,	/* struct ajw_error + message (NUL-terminated) */
 	AJW_STAT_REPLY, /* struct ajw_stat */
-	AJW_DIRENT,    /* struct ajw_stat + name (NUL-terminated) */
+	AJW_DIRENT,	/* struct ajw_stat + name (NUL-terminated) */
 	AJW_END,
 };
 
@@ -129,11 +129,11 @@ struct ajw_exec {
 	uint32_t flags;		   /* AJW_EXEC_* */
 	uint64_t max_output_bytes; /* per stream; 0: AJW_DEFAULT_MAX_OUTPUT */
 };
-#define AJW_EXEC_STDIN 1u /* the supervisor will send STDIN (else stdin is /dev/null) */
+#define AJW_EXEC_STDIN	       1u /* the supervisor will send STDIN (else stdin is /dev/null) */
 #define AJW_DEFAULT_MAX_OUTPUT (4ull << 20)
 /* Output past max_output_bytes is dropped (and flagged); a command that
  * keeps writing past the hard cap is killed with AJW_EXIT_OUTPUT_LIMIT. */
-#define AJW_HARD_CAP(max) ((max) * 2 + (1ull << 20))
+#define AJW_HARD_CAP(max) ((max)*2 + (1ull << 20))
 
 struct ajw_started {
 	int32_t pid; /* in the jail's pid namespace */
@@ -146,37 +146,37 @@ struct ajw_exit {
 	uint32_t flags;	   /* AJW_EXIT_* */
 	uint32_t reserved;
 	uint64_t duration_us;
-	uint64_t cpu_us;	   /* the exec's cgroup cpu.stat usage (or rusage) */
-	uint64_t memory_peak;	   /* bytes, 0 if unknown */
-	uint64_t stdout_bytes;	   /* produced (including what was dropped) */
+	uint64_t cpu_us;       /* the exec's cgroup cpu.stat usage (or rusage) */
+	uint64_t memory_peak;  /* bytes, 0 if unknown */
+	uint64_t stdout_bytes; /* produced (including what was dropped) */
 	uint64_t stderr_bytes;
 };
-#define AJW_EXIT_TIMED_OUT 1u
-#define AJW_EXIT_OOM 2u
-#define AJW_EXIT_OUTPUT_LIMIT 4u
-#define AJW_EXIT_CANCELLED 8u
+#define AJW_EXIT_TIMED_OUT	  1u
+#define AJW_EXIT_OOM		  2u
+#define AJW_EXIT_OUTPUT_LIMIT	  4u
+#define AJW_EXIT_CANCELLED	  8u
 #define AJW_EXIT_STDOUT_TRUNCATED 16u
 #define AJW_EXIT_STDERR_TRUNCATED 32u
 
 struct ajw_error {
-	int32_t err;  /* errno */
+	int32_t err;   /* errno */
 	uint32_t code; /* enum ajw_error_code */
 };
 
 enum ajw_error_code {
 	AJW_E_INTERNAL = 1,
-	AJW_E_NOT_FOUND,	   /* ENOENT */
-	AJW_E_ESCAPE,		   /* the path leaves the workspace (EXDEV, ELOOP on a magic link) */
-	AJW_E_NOT_REGULAR,	   /* a FIFO, device, socket or symlink where a file was expected */
+	AJW_E_NOT_FOUND,   /* ENOENT */
+	AJW_E_ESCAPE,	   /* the path leaves the workspace (EXDEV, ELOOP on a magic link) */
+	AJW_E_NOT_REGULAR, /* a FIFO, device, socket or symlink where a file was expected */
 	AJW_E_IS_DIRECTORY,
 	AJW_E_NOT_DIRECTORY,
 	AJW_E_EXISTS,
 	AJW_E_NOT_EMPTY,
-	AJW_E_READ_ONLY,	   /* EROFS, EACCES, EPERM */
+	AJW_E_READ_ONLY,   /* EROFS, EACCES, EPERM */
 	AJW_E_NO_SPACE,	   /* ENOSPC, EDQUOT, EFBIG */
-	AJW_E_BAD_REQUEST,	   /* malformed, bad path */
-	AJW_E_EXEC_FAILED,	   /* the command could not be started (message says why) */
-	AJW_E_BUSY,		   /* too many execs in flight */
+	AJW_E_BAD_REQUEST, /* malformed, bad path */
+	AJW_E_EXEC_FAILED, /* the command could not be started (message says why) */
+	AJW_E_BUSY,	   /* too many execs in flight */
 };
 
 struct ajw_put {

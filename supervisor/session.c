@@ -241,8 +241,8 @@ session_queued(const struct session *s)
 static int flush(struct session *s);
 
 static int
-queue_msg(struct session *s, uint32_t type, uint32_t id, const void *p1, size_t n1,
-	  const void *p2, size_t n2)
+queue_msg(struct session *s, uint32_t type, uint32_t id, const void *p1, size_t n1, const void *p2,
+	  size_t n2)
 {
 	struct ajw_hdr h = {.type = type, .id = id, .len = (uint32_t)(n1 + n2)};
 
@@ -353,7 +353,6 @@ flush(struct session *s)
 	}
 	return r;
 }
-
 
 void
 session_pause_input(struct session *s, bool pause)
