@@ -114,7 +114,8 @@ check-vm: all
 	AJ_BUILD=$(BUILD) tests/vm/run.sh
 
 asan:
-	$(MAKE) BUILD=build-asan SAN=1 build-asan/agentjail $(patsubst $(BUILD)/%,build-asan/%,$(UNIT_BINS))
+	$(MAKE) BUILD=build-asan SAN=1 build-asan/agentjail build-asan/agentjaild \
+		$(patsubst $(BUILD)/%,build-asan/%,$(UNIT_BINS))
 	$(MAKE) build/ajprobe build/agentjail-worker
 	AJ_BUILD=build-asan AJ_ASAN=1 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
 		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 tests/run.sh

@@ -19,7 +19,7 @@ cat >"$TMPD/profiles/probe.json" <<JSON
 JSON
 cat >"$TMPD/agentjaild.json" <<JSON
 {"format": 1, "listen": ["unix:$SOCK"], "profiles_dir": "$TMPD/profiles",
- "limits": {"max_sessions": 100}}
+ "worker": "$AJ_TOP/build/agentjail-worker", "limits": {"max_sessions": 100}}
 JSON
 
 "$AJD" -c "$TMPD/agentjaild.json" 2>"$TMPD/daemon.log" &

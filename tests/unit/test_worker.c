@@ -820,7 +820,7 @@ test_backpressure(struct wk *w)
 		      NULL, 0, 64 * MIB, 0);
 	usleep(500000);
 	kib = rss_kib(w->pid);
-	wait_for(w, &r->done, 20000);
+	wait_for(w, &r->done, 60000);
 	tap_ok(r->exited && r->nout == 50000000 && kib > 0 && kib - before < 8192,
 	       "50 MB of output to a client that does not read: the worker grows %ld KiB",
 	       kib - before);
@@ -836,7 +836,7 @@ test_backpressure(struct wk *w)
 	msg_send(w, AJW_GET, g->id, "bp.bin", 7);
 	usleep(300000);
 	kib = rss_kib(w->pid);
-	wait_for(w, &g->done, 20000);
+	wait_for(w, &g->done, 60000);
 	tap_ok(g->ended && g->nout == 10 * MIB && kib - before < 8192,
 	       "GET of 10 MiB to a client that does not read: the worker grows %ld KiB",
 	       kib - before);
