@@ -14,6 +14,7 @@ BUILD   ?= build
 PREFIX  ?= /usr/local
 DESTDIR ?=
 BINDIR   = $(PREFIX)/bin
+SBINDIR  = $(PREFIX)/sbin
 DATADIR  = $(PREFIX)/share/agentjail
 LIBEXECDIR = $(PREFIX)/libexec/agentjail
 MANDIR   = $(PREFIX)/share/man
@@ -156,13 +157,17 @@ deps:
 	@$(call apt_install,$(DEB_VM)) || echo "qemu or busybox-static could not be installed: the VM tier will be skipped"
 	@echo "dependencies: done"
 
-install: $(BUILD)/agentjail
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/profiles $(DESTDIR)$(MANDIR)/man1 \
-		$(DESTDIR)$(MANDIR)/man5
+install: $(BUILD)/agentjail $(BUILD)/agentjaild $(WORKER)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(LIBEXECDIR) \
+		$(DESTDIR)$(DATADIR)/profiles $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
+		$(DESTDIR)$(MANDIR)/man8
 	install -m 0755 $(BUILD)/agentjail $(DESTDIR)$(BINDIR)/agentjail
+	install -m 0755 $(BUILD)/agentjaild $(DESTDIR)$(SBINDIR)/agentjaild
+	install -m 0755 $(WORKER) $(DESTDIR)$(LIBEXECDIR)/agentjail-worker
 	install -m 0644 $(PROFILES) $(DESTDIR)$(DATADIR)/profiles/
 	install -m 0644 man/*.1 $(DESTDIR)$(MANDIR)/man1/
 	install -m 0644 man/*.5 $(DESTDIR)$(MANDIR)/man5/
+	install -m 0644 $(wildcard man/*.8) $(DESTDIR)$(MANDIR)/man8/
 
 clean:
 	rm -rf build build-asan

@@ -237,7 +237,7 @@ respond(struct http_ctx *r, unsigned status, struct MHD_Response *resp)
 static void
 respond_json(struct http_ctx *r, unsigned status, json_t *o)
 {
-	char *s = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);
+	char *s = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_REAL_PRECISION(10));
 	json_decref(o);
 	if (!s)
 		s = strdup("{}");
@@ -1045,7 +1045,7 @@ stream_event(struct exec_state *x, int which, const char *p, size_t n, bool fina
 		return;
 	json_t *o = json_object();
 	set_bytes(o, key, tmp, len);
-	char *s = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);
+	char *s = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_REAL_PRECISION(10));
 	json_decref(o);
 	if (s) {
 		buf_append(&x->stream, s, strlen(s));
@@ -1065,7 +1065,7 @@ exec_finished(struct http_ctx *r, json_t *result)
 	if (x->streaming) {
 		stream_event(x, 0, "", 0, true);
 		stream_event(x, 1, "", 0, true);
-		char *str = json_dumps(json_pack("{s:o}", "exit", result), JSON_COMPACT);
+		char *str = json_dumps(json_pack("{s:o}", "exit", result), JSON_COMPACT | JSON_REAL_PRECISION(10));
 		if (str) {
 			buf_append(&x->stream, str, strlen(str));
 			buf_append(&x->stream, "\n", 1);

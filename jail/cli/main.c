@@ -117,7 +117,7 @@ write_report(const char *path, const struct jail_result *r, const struct jail_er
 	json_object_set_new(o, "host_uid", host_uid ? json_integer(host_uid) : json_null());
 	json_object_set_new(o, "error", err ? json_string(err) : json_null());
 
-	int rc = json_dump_file(o, path, JSON_INDENT(2) | JSON_SORT_KEYS);
+	int rc = json_dump_file(o, path, JSON_INDENT(2) | JSON_SORT_KEYS | JSON_REAL_PRECISION(10));
 	json_decref(o);
 	if (rc < 0) {
 		say("report %s: could not write: %s", path, strerror(errno ? errno : EIO));

@@ -54,6 +54,24 @@ out=$(api GET /health)
 expect_eq "GET /health: 200" 200 "$(status_of "$out")"
 expect_eq "... status ok" ok "$(body_of <<<"$out" | jfield status)"
 
+# --- privilege separation, seen from the host -----------------------------------
+hpid=""
+for p in /proc/[0-9]*; do
+	[ "$(awk '{print $4}' "$p/stat" 2>/dev/null)" = "$DPID" ] || continue
+	[ "$(cat "$p/comm" 2>/dev/null)" = agentjaild ] && hpid=${p#/proc/}
+done
+if [ -n "$hpid" ]; then
+	st=$(cat "/proc/$hpid/status")
+	hu=$(awk '/^Uid:/ {print $2}' <<<"$st")
+	if [ "$hu" -gt 0 ]; then ok "the HTTP process runs as an unprivileged uid ($hu)"; else nok "the HTTP process runs as root"; fi
+	expect_match "... with no capabilities" $'CapEff:\t0000000000000000' "$st"
+	expect_match "... no_new_privs" $'NoNewPrivs:\t1' "$st"
+	expect_match "... and a seccomp filter" $'Seccomp:\t2' "$st"
+	expect_eq "the monitor is root" 0 "$(awk '/^Uid:/ {print $2}' "/proc/$DPID/status")"
+else
+	nok "the HTTP process was not found among the daemon's children"
+fi
+
 # --- a session: python, files, listing, delete ------------------------------
 out=$(api POST /v1/sessions -H 'Content-Type: application/json' -d '{"profile": "probe"}')
 expect_eq "POST /v1/sessions: 201" 201 "$(status_of "$out")"
@@ -238,6 +256,27 @@ chk "a deleted session" 404 session_not_found POST "/v1/sessions/$sid/exec" -H '
 expect_eq "the daemon stays healthy" 200 "$(status_of "$(api GET /health)")"
 out=$(api GET /metrics)
 expect_match "GET /metrics: Prometheus text" 'agentjail_execs_total [1-9]' "$out"
+
+# --- SIGHUP reloads the profiles; sessions keep theirs ------------------------------
+sid=$(new_session)
+cat >"$TMPD/profiles/later.json" <<JSON
+{"format": 1, "name": "later", "hostname": "later"}
+JSON
+kill -HUP "$DPID"
+for _ in $(seq 50); do
+	api GET /v1/profiles | grep -q '"name":"later"' && break
+	sleep 0.1
+done
+expect_match "SIGHUP: a new profile is served" '"name":"later"' "$(api GET /v1/profiles)"
+out=$(api POST /v1/sessions -H 'Content-Type: application/json' -d '{"profile": "later"}')
+expect_eq "... and sessions can use it" 201 "$(status_of "$out")"
+later=$(sed '$d' <<<"$out" | jfield id)
+out=$(api POST "/v1/sessions/$later/exec" -H 'Content-Type: application/json' -d '{"command": "hostname"}')
+expect_eq "... with its settings" later "$(sed '$d' <<<"$out" | jfield stdout | tr -d '\n')"
+out=$(api GET "/v1/sessions/$sid")
+expect_eq "a session made before the reload keeps its profile" probe "$(sed '$d' <<<"$out" | jfield profile)"
+api DELETE "/v1/sessions/$sid" >/dev/null
+api DELETE "/v1/sessions/$later" >/dev/null
 
 # --- SIGTERM with 20 live sessions ----------------------------------------------------
 nsess() { api GET /v1/sessions | sed '$d' | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["sessions"]))'; }
