@@ -1065,7 +1065,8 @@ exec_finished(struct http_ctx *r, json_t *result)
 	if (x->streaming) {
 		stream_event(x, 0, "", 0, true);
 		stream_event(x, 1, "", 0, true);
-		char *str = json_dumps(json_pack("{s:o}", "exit", result), JSON_COMPACT | JSON_REAL_PRECISION(10));
+		char *str = json_dumps(json_pack("{s:o}", "exit", result),
+				       JSON_COMPACT | JSON_REAL_PRECISION(10));
 		if (str) {
 			buf_append(&x->stream, str, strlen(str));
 			buf_append(&x->stream, "\n", 1);
@@ -1076,6 +1077,10 @@ exec_finished(struct http_ctx *r, json_t *result)
 			http_resume(r, r->conn);
 		}
 	} else {
+		if (x->out_trunc)
+			json_object_set_new(result, "stdout_truncated", json_true());
+		if (x->err_trunc)
+			json_object_set_new(result, "stderr_truncated", json_true());
 		set_bytes(result, "stdout", x->out.data ? x->out.data : "", x->out.len);
 		set_bytes(result, "stderr", x->err.data ? x->err.data : "", x->err.len);
 		respond_json(r, 200, result);
@@ -1112,12 +1117,23 @@ exec_reply(struct wreq *w, uint32_t type, const char *p, uint32_t len)
 	case AJW_STDERR:
 		if (x->streaming) {
 			stream_event(x, type == AJW_STDERR, p, len, false);
+			/* A client slower than the command: stop reading the
+			 * worker (which then stops reading the command). */
+			if (buf_pending(&x->stream) > GET_HIGH_WATER)
+				session_pause_input(w->s, true);
 			if (r->suspended) {
 				r->suspended = false;
 				http_resume(r, r->conn);
 			}
 		} else {
-			buf_append(type == AJW_STDOUT ? &x->out : &x->err, p, len);
+			/* The worker truncates at max_output; its word is not
+			 * taken for it: what goes past the bound is dropped. */
+			struct buf *b = type == AJW_STDOUT ? &x->out : &x->err;
+			bool *trunc = type == AJW_STDOUT ? &x->out_trunc : &x->err_trunc;
+			size_t room = b->len < x->max_output ? x->max_output - b->len : 0;
+			if (len > room)
+				*trunc = true;
+			buf_append(b, p, len < room ? len : room);
 		}
 		return;
 	case AJW_EXIT: {
@@ -1128,6 +1144,9 @@ exec_reply(struct wreq *w, uint32_t type, const char *p, uint32_t len)
 			return;
 		}
 		memcpy(&ex, p, sizeof(ex));
+		/* The request is over: detach it, so that ending the session
+		 * next (POST /v1/run) does not answer it a second time. */
+		wreq_orphan(w);
 		r->w = NULL;
 		exec_finished(r, exit_json(&ex));
 		return;
@@ -1139,6 +1158,7 @@ exec_reply(struct wreq *w, uint32_t type, const char *p, uint32_t len)
 			memcpy(&er, p, sizeof(er));
 		if (len <= sizeof(er) || p[len - 1] != '\0')
 			msg = "the worker gave no reason";
+		wreq_orphan(w);
 		r->w = NULL;
 		if (er.code == AJW_E_EXEC_FAILED) {
 			/* As a shell does: 127 not found, 126 cannot execute. */
@@ -1187,6 +1207,8 @@ stream_reader(void *cls, uint64_t pos, char *out, size_t max)
 		n = max;
 	memcpy(out, x->stream.data + x->stream.off, n);
 	buf_consume(&x->stream, n);
+	if (r->s && r->s->paused_in && buf_pending(&x->stream) < PUT_LOW_WATER)
+		session_pause_input(r->s, false);
 	return (ssize_t)n;
 }
 

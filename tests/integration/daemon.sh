@@ -134,6 +134,28 @@ left=$(api POST "/v1/sessions/$sid/exec" -H 'Content-Type: application/json' \
 	-d '{"command": "ps -eo args= | grep -c \"^sleep 30\" || true"}' | sed '$d' | jfield stdout)
 expect_eq "... no process of it remains, the setsid one included" 0 "$(tr -d '\n' <<<"$left")"
 
+# --- output bounds, stdin, /v1/run ----------------------------------------------
+out=$(api POST "/v1/sessions/$sid/exec" -H 'Content-Type: application/json' \
+	-d '{"command": "head -c 10000 /dev/zero | tr \"\\\\0\" x", "max_output_bytes": 1000}')
+b=$(sed '$d' <<<"$out")
+expect_eq "max_output_bytes 1000: 1000 bytes kept" 1000 "$(jfield stdout <<<"$b" | tr -d '\n' | wc -c)"
+expect_eq "... stdout_truncated" True "$(jfield stdout_truncated <<<"$b")"
+out=$(api POST "/v1/sessions/$sid/exec" -H 'Content-Type: application/json' \
+	-d '{"command": ["sh", "-c", "printf \"\\\\377\\\\376\""]}')
+expect_eq "output that is not UTF-8 comes as stdout_b64" '//4=' "$(sed '$d' <<<"$out" | jfield stdout_b64)"
+out=$(api POST "/v1/sessions/$sid/exec" -H 'Content-Type: application/json' \
+	-d '{"command": ["wc", "-c"], "stdin_b64": "AAECAwQ="}')
+expect_eq "stdin_b64 reaches the command" 5 "$(sed '$d' <<<"$out" | jfield stdout | tr -d ' \n')"
+out=$(api POST "/v1/sessions/$sid/exec" -H 'Content-Type: application/json' -d '{"command": ["no-such-cmd"]}')
+expect_eq "a command that does not exist: exit_code 127" 127 "$(sed '$d' <<<"$out" | jfield exit_code)"
+before=$(api GET /v1/sessions | sed '$d' | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["sessions"]))')
+out=$(api POST /v1/run -H 'Content-Type: application/json' -d '{"command": ["sh", "-c", "echo one-shot; exit 3"]}')
+expect_eq "POST /v1/run: 200" 200 "$(status_of "$out")"
+expect_eq "... the command's output" one-shot "$(sed '$d' <<<"$out" | jfield stdout | tr -d '\n')"
+expect_eq "... its exit code" 3 "$(sed '$d' <<<"$out" | jfield exit_code)"
+after=$(api GET /v1/sessions | sed '$d' | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["sessions"]))')
+expect_eq "... and its jail is gone afterwards" "$before" "$after"
+
 # --- streaming ------------------------------------------------------------------
 times=$(python3 - "$SOCK" "$sid" <<'PY'
 import sys
