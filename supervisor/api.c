@@ -410,6 +410,51 @@ set_bytes(json_t *o, const char *key, const char *p, size_t n)
 	}
 }
 
+/* A number from a cgroup file: the whole file, or the value of "key". */
+static json_t *
+cgroup_number(const struct session *s, const char *file, const char *key)
+{
+	char path[4400], buf[2048];
+
+	if (!http_cgroup_base[0])
+		return json_null();
+	snprintf(path, sizeof(path), "%s/jail-%u/%s", http_cgroup_base, s->host_uid, file);
+	FILE *f = fopen(path, "re");
+	size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+	if (f)
+		fclose(f);
+	if (n == 0)
+		return json_null();
+	buf[n] = '\0';
+	const char *v = buf;
+	if (key) {
+		size_t kl = strlen(key);
+		for (v = buf; v; v = strchr(v, '\n'), v = v ? v + 1 : NULL)
+			if (strncmp(v, key, kl) == 0 && v[kl] == ' ')
+				break;
+		if (!v)
+			return json_null();
+		v += kl + 1;
+	}
+	if (!isdigit((unsigned char)*v))
+		return json_null();
+	return json_integer((json_int_t)strtoull(v, NULL, 10));
+}
+
+/* The session's live usage, from its jail's cgroup (null where not
+ * measured: a hierarchy without the controller). */
+static json_t *
+usage_json(const struct session *s)
+{
+	json_t *cpu = cgroup_number(s, "cpu.stat", "usage_usec");
+	if (json_is_integer(cpu))
+		json_integer_set(cpu, json_integer_value(cpu) / 1000);
+	return json_pack("{s:o,s:o,s:o,s:o}", "cpu_ms", cpu, "memory_bytes",
+			 cgroup_number(s, "memory.current", NULL), "memory_peak_bytes",
+			 cgroup_number(s, "memory.peak", NULL), "pids",
+			 cgroup_number(s, "pids.current", NULL));
+}
+
 static json_t *
 session_json(const struct session *s)
 {
@@ -431,6 +476,7 @@ session_json(const struct session *s)
 				      s->cpu_ms_per_sec / 1000.0, "timeout_ms",
 				      (json_int_t)s->exec_timeout_ms, "max_output_bytes",
 				      (json_int_t)s->max_output_bytes));
+	json_object_set_new(o, "usage", usage_json(s));
 	json_object_set_new(o, "idle_timeout_s", json_integer(s->idle_timeout_s));
 	json_object_set_new(o, "max_lifetime_s", json_integer(s->max_lifetime_s));
 	json_object_set_new(o, "metadata", s->metadata ? json_incref(s->metadata) : json_object());

@@ -32,6 +32,7 @@
 #include "seccomp.h"
 
 const struct ajd_config *http_cfg;
+char http_cgroup_base[4096];
 
 static struct {
 	int epfd, sigfd, timerfd, priv;

@@ -120,6 +120,8 @@ void session_pause_input(struct session *s, bool pause);
 struct http_ctx; /* one per HTTP request */
 
 extern const struct ajd_config *http_cfg;
+/* Where the jails' cgroups are ("" if none): set before the split. */
+extern char http_cgroup_base[4096];
 extern uint64_t http_now_us(void);
 
 /* epoll registration of a session socket (data: the session). */

@@ -337,6 +337,8 @@ main(int argc, char **argv)
 		  "cgroup_controllers", jail_cgroup_names(ci.enforceable, names, sizeof(names)),
 		  NULL);
 
+	if (strcmp(ci.backend, "v2") == 0)
+		snprintf(http_cgroup_base, sizeof(http_cgroup_base), "%s", ci.base);
 	int sv[2];
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		return die("socketpair", strerror(errno));

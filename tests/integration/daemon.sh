@@ -112,6 +112,8 @@ expect_eq "DELETE a non-empty directory: 409" 409 "$(status_of "$out")"
 huid=$(grep -o "session.create session=$sid profile=probe host_uid=[0-9]*" "$TMPD/daemon.log" | grep -o '[0-9]*$')
 expect_match "the session's jail has its own host uid" '^1[0-9]{6}$' "$huid"
 expect_match "... with live processes" '[0-9]' "$(pids_of_uid "$huid")"
+out=$(api GET "/v1/sessions/$sid")
+expect_match "GET the session: live usage from its cgroup" '"usage":\{"cpu_ms":[0-9]+' "$out"
 out=$(api DELETE "/v1/sessions/$sid")
 expect_eq "DELETE the session: 204" 204 "$(status_of "$out")"
 expect_eq "... its worker and processes are gone" "" "$(live_after_kill "$huid")"
