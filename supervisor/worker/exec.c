@@ -858,14 +858,31 @@ exec_request(uint32_t id, const char *p, size_t n)
 	if (x.argc < 1 || x.argc > AJW_MAX_ARGS || x.envc > AJW_MAX_ENV ||
 	    (x.flags & ~AJW_EXEC_STDIN))
 		w_die_proto("EXEC: argc %u, envc %u, flags %#x", x.argc, x.envc, x.flags);
+	/* The command's environment is the jail's (the worker's own: the
+	 * defaults, the profile's and the session's variables) with the
+	 * exec's entries replacing those of the same name. */
+	size_t n_base = 0;
+	while (environ && environ[n_base])
+		n_base++;
 	argv = w_malloc((x.argc + 1) * sizeof(*argv));
-	envp = w_malloc((x.envc + 1) * sizeof(*envp));
+	envp = w_malloc((n_base + x.envc + 1) * sizeof(*envp));
 	s.cwd = take_str(p, n, &off);
 	for (uint32_t i = 0; i < x.argc; i++)
 		argv[i] = (char *)take_str(p, n, &off);
-	for (uint32_t i = 0; i < x.envc; i++)
-		envp[i] = (char *)take_str(p, n, &off);
-	argv[x.argc] = envp[x.envc] = NULL;
+	size_t ne = 0;
+	for (size_t i = 0; i < n_base; i++)
+		envp[ne++] = environ[i];
+	for (uint32_t i = 0; i < x.envc; i++) {
+		char *v = (char *)take_str(p, n, &off);
+		size_t klen = strcspn(v, "=");
+		size_t k = 0;
+		while (k < ne && !(strncmp(envp[k], v, klen) == 0 && envp[k][klen] == '='))
+			k++;
+		envp[k] = v;
+		if (k == ne)
+			ne++;
+	}
+	argv[x.argc] = envp[ne] = NULL;
 	if (off != n)
 		w_die_proto("EXEC: %zu bytes after the strings", n - off);
 	s.argv = argv;
@@ -882,7 +899,7 @@ exec_request(uint32_t id, const char *p, size_t n)
 	w_clean(argv[0], e->argv0, sizeof(e->argv0));
 	w_clean(s.cwd, e->cwd, sizeof(e->cwd));
 
-	for (unsigned i = 0; i < x.envc; i++)
+	for (unsigned i = 0; envp[i]; i++)
 		if (!strchr(envp[i], '=') || envp[i][0] == '=') {
 			w_error(id, EINVAL, AJW_E_BAD_REQUEST, "exec %s: bad environment entry",
 				e->argv0);

@@ -136,6 +136,15 @@ left=$(api POST "/v1/sessions/$sid/exec" -H 'Content-Type: application/json' \
 	-d '{"command": "ps -eo args= | grep -c \"^sleep 30\" || true"}' | sed '$d' | jfield stdout)
 expect_eq "... no process of it remains, the setsid one included" 0 "$(tr -d '\n' <<<"$left")"
 
+# --- environment: the profile's, the session's, the exec's -----------------------
+esid=$(new_session '{"profile": "probe", "env": {"FROM_SESSION": "s", "OVERRIDE": "session"}}')
+# shellcheck disable=SC2016 # expanded by the jail's shell
+out=$(api POST "/v1/sessions/$esid/exec" -H 'Content-Type: application/json' \
+	-d '{"command": "echo $PATH $HOME $FROM_SESSION $OVERRIDE $FROM_EXEC", "env": {"OVERRIDE": "exec", "FROM_EXEC": "e"}}')
+expect_eq "commands get the jail's environment, the session's, and the exec's (which wins)" \
+	"/usr/local/bin:/usr/bin:/bin /workspace s exec e" "$(sed '$d' <<<"$out" | jfield stdout | tr -d '\n')"
+api DELETE "/v1/sessions/$esid" >/dev/null
+
 # --- output bounds, stdin, /v1/run ----------------------------------------------
 out=$(api POST "/v1/sessions/$sid/exec" -H 'Content-Type: application/json' \
 	-d '{"command": "head -c 10000 /dev/zero | tr \"\\\\0\" x", "max_output_bytes": 1000}')

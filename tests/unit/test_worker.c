@@ -342,8 +342,12 @@ wk_start_fds(struct wk *w, int sockfd, int cgfd, int filterfd)
 			_exit(126);
 		/* As in a jail: the worker's children load filters with it. */
 		prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
-		execl(worker_path(), "agentjail-worker", "--workspace", spawn_ws ? spawn_ws : ws,
-		      (char *)NULL);
+		/* As in a jail: the worker's environment is the jail's, which
+		 * commands start from. */
+		char *const env[] = {"PATH=/usr/local/bin:/usr/bin:/bin", "JAIL_BASE=1",
+				     "OVERRIDE=jail", NULL};
+		execle(worker_path(), "agentjail-worker", "--workspace", spawn_ws ? spawn_ws : ws,
+		       (char *)NULL, env);
 		_exit(127);
 	}
 	if (sv[1] >= 0)
@@ -641,8 +645,13 @@ test_env_cwd(struct wk *w)
 	res_free(r);
 
 	r = run(w, (const char *const[]){"sh", "-c", "env | grep -c =", NULL});
-	tap_ok(out_is(r, "2\n") || out_is(r, "3\n") || out_is(r, "4\n"),
-	       "only the given environment (PATH, plus what sh adds)");
+	tap_ok(out_is(r, "4\n") || out_is(r, "5\n") || out_is(r, "6\n"),
+	       "the worker's (the jail's) environment and the exec's, nothing else (plus "
+	       "what sh adds)");
+	res_free(r);
+	r = run_full(w, NULL, (const char *const[]){"sh", "-c", "echo $JAIL_BASE $OVERRIDE", NULL},
+		     (const char *const[]){"OVERRIDE=exec", NULL}, 0, 0);
+	tap_ok(out_is(r, "1 exec\n"), "the exec's variables replace the jail's of the same name");
 	res_free(r);
 
 	r = run(w, (const char *const[]){"sh", "-c", "cat /proc/self/oom_score_adj; umask", NULL});
