@@ -84,6 +84,7 @@ struct http_ctx {
 	json_t *pending_exec; /* /v1/run: the exec to send once the jail exists */
 	struct http_ctx *next_waiter;
 	uint64_t t0;
+	bool client_gone;
 };
 
 static struct http_ctx *waiters; /* uploads waiting for a session's queue to drain */
@@ -1225,8 +1226,10 @@ exec_reply(struct wreq *w, uint32_t type, const char *p, uint32_t len)
 				exec_finished(r, json_pack("{s:s}", "error", msg));
 		} else {
 			metrics.exec_errors++;
+			bool ended = !r->s || r->s->state == SESSION_DEAD;
 			if (!x->streaming)
-				respond_error(r, 503, "session_ended", "%s", msg);
+				respond_error(r, ended ? 503 : 500,
+					      ended ? "session_ended" : "worker_error", "%s", msg);
 			else
 				exec_finished(r, json_pack("{s:s}", "error", msg));
 		}
@@ -1243,6 +1246,8 @@ stream_reader(void *cls, uint64_t pos, char *out, size_t max)
 	struct exec_state *x = r->x;
 	size_t n = x ? buf_pending(&x->stream) : 0;
 
+	if (r->client_gone)
+		return MHD_CONTENT_READER_END_WITH_ERROR;
 	if (n == 0) {
 		if (!x || x->ended)
 			return MHD_CONTENT_READER_END_OF_STREAM;
@@ -1437,10 +1442,27 @@ post_run(struct http_ctx *r)
 	else if (q.stdin_text && q.stdin_b64)
 		respond_error(r, 422, "invalid_value", "give stdin or stdin_b64, not both");
 	else {
-		stash_env(root, q.env, q.n_env);
-		/* The environment goes to each command, not the jail: the
-		 * session is made with the profile's. */
-		create_session(r, root, &q.c);
+		/* Checked before a jail is made for it. */
+		const json_t *p =
+			profile_info(q.c.profile ? q.c.profile : http_cfg->default_profile);
+		uint64_t tmax = p ? profile_limit(p, "exec_timeout_max_ms") : 0;
+		if (!tmax)
+			tmax = http_cfg->limits.exec_timeout_ms;
+		if (q.timeout_ms > tmax) {
+			respond_error(r, 422, "invalid_value",
+				      "timeout_ms %" PRIu64
+				      ": above the profile's limit of %" PRIu64,
+				      q.timeout_ms, tmax);
+		} else if (q.max_output > http_cfg->limits.max_output_bytes) {
+			respond_error(r, 422, "invalid_value",
+				      "max_output_bytes %" PRIu64 ": above the limit of %" PRIu64,
+				      q.max_output, http_cfg->limits.max_output_bytes);
+		} else {
+			stash_env(root, q.env, q.n_env);
+			/* The environment goes to each command, not the jail: the
+			 * session is made with the profile's. */
+			create_session(r, root, &q.c);
+		}
 	}
 	free_env(q.env, q.n_env);
 	json_decref(root);
@@ -1481,7 +1503,15 @@ file_error(struct http_ctx *r, const char *p, uint32_t len)
 	case AJW_E_READ_ONLY: respond_error(r, 403, "read_only", "%s", msg); break;
 	case AJW_E_NO_SPACE: respond_error(r, 507, "no_space", "%s", msg); break;
 	case AJW_E_BAD_REQUEST: respond_error(r, 400, "invalid_path", "%s", msg); break;
-	default: respond_error(r, 503, "session_ended", "%s", msg); break;
+	case AJW_E_BUSY: respond_error(r, 429, "too_many_transfers", "%s", msg); break;
+	default:
+		/* A session that ended fails its requests with an error of its
+		 * own; anything else is the worker refusing. */
+		if (!r->s || r->s->state == SESSION_DEAD)
+			respond_error(r, 503, "session_ended", "%s", msg);
+		else
+			respond_error(r, 500, "worker_error", "%s", msg);
+		break;
 	}
 }
 
@@ -1492,6 +1522,8 @@ file_reader(void *cls, uint64_t pos, char *out, size_t max)
 	struct file_state *f = r->f;
 	size_t n = f ? buf_pending(&f->data) : 0;
 
+	if (r->client_gone)
+		return MHD_CONTENT_READER_END_WITH_ERROR;
 	if (n == 0) {
 		if (!f || f->ended)
 			return pos < (f ? f->st.size : 0) ? MHD_CONTENT_READER_END_WITH_ERROR
@@ -1584,19 +1616,19 @@ get_reply(struct wreq *w, uint32_t type, const char *p, uint32_t len)
 		struct tm tm;
 		gmtime_r(&tt, &tm);
 		strftime(t, sizeof(t), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		char mode[8];
+		snprintf(mode, sizeof(mode), "%04o", st.mode & 07777);
 		json_t *name = json_string(p + sizeof(st));
 		if (!name) {
 			char *b = base64(p + sizeof(st), strlen(p + sizeof(st)));
 			json_array_append_new(f->entries,
 					      json_pack("{s:s,s:s,s:I,s:s,s:s}", "name_b64",
 							b ? b : "", "type", type_name(st.type),
-							"size", (json_int_t)st.size, "mode", "",
+							"size", (json_int_t)st.size, "mode", mode,
 							"mtime", t));
 			free(b);
 			return;
 		}
-		char mode[8];
-		snprintf(mode, sizeof(mode), "%04o", st.mode & 07777);
 		json_array_append_new(f->entries,
 				      json_pack("{s:o,s:s,s:I,s:s,s:s}", "name", name, "type",
 						type_name(st.type), "size", (json_int_t)st.size,
@@ -2016,6 +2048,8 @@ api_handle(void *cls, struct MHD_Connection *conn, const char *url, const char *
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
+	if (r->client_gone)
+		return MHD_NO; /* close the connection: api_completed follows */
 	if (r->resp)
 		return queue(r);
 	if (!r->dispatched) {
@@ -2027,8 +2061,10 @@ api_handle(void *cls, struct MHD_Connection *conn, const char *url, const char *
 			dispatch(r);
 		if (r->resp)
 			return queue(r);
-		suspend(r);
 	}
+	/* Nothing to answer yet (first time, or resumed early): wait again,
+	 * rather than have MHD call us in a loop. */
+	suspend(r);
 	return MHD_YES;
 }
 
@@ -2080,7 +2116,18 @@ api_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 void
 api_client_gone(struct http_ctx *r)
 {
-	/* Let MHD see the closed socket: it then calls api_completed. */
+	/* The client hung up while we waited for its answer: stop the work
+	 * at once ("if the client disconnects, the command is killed"), then
+	 * let MHD close the connection (the handler or the reader says so). */
+	if (r->client_gone)
+		return;
+	r->client_gone = true;
+	if (r->w) {
+		if ((r->x && !r->x->ended) || (r->f && strcmp(r->method, "PUT") == 0))
+			wreq_more(r->w, AJW_CANCEL, NULL, 0);
+		wreq_orphan(r->w);
+		r->w = NULL;
+	}
 	if (r->suspended) {
 		r->suspended = false;
 		http_resume(r, r->conn);

@@ -167,6 +167,24 @@ expect_eq "... its exit code" 3 "$(sed '$d' <<<"$out" | jfield exit_code)"
 after=$(api GET /v1/sessions | sed '$d' | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["sessions"]))')
 expect_eq "... and its jail is gone afterwards" "$before" "$after"
 
+# --- a client that hangs up cancels its command -----------------------------------
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$hpid/stat"; }
+for mode in buffered streamed; do
+	hdr=()
+	[ "$mode" = streamed ] && hdr=(-H 'Accept: application/x-ndjson')
+	curl -s --unix-socket "$SOCK" --max-time 1 "${hdr[@]}" -H 'Content-Type: application/json' \
+		-d '{"command": ["sleep", "30"]}' "http://localhost/v1/sessions/$sid/exec" >/dev/null
+	c0=$(cpu_ticks)
+	sleep 1
+	c1=$(cpu_ticks)
+	n=$(api POST "/v1/sessions/$sid/exec" -H 'Content-Type: application/json' \
+		-d '{"command": "ps -eo args= | grep -c \"^sleep 30\" || true"}' | sed '$d' | jfield stdout)
+	expect_eq "a $mode exec whose client hangs up is killed" 0 "$(tr -d '\n' <<<"$n")"
+	if [ $((c1 - c0)) -le 20 ]; then ok "... and the HTTP process stays idle ($((c1 - c0)) ticks in 1 s)"; else
+		nok "... the HTTP process used $((c1 - c0)) ticks in 1 s"
+	fi
+done
+
 # --- streaming ------------------------------------------------------------------
 times=$(python3 - "$SOCK" "$sid" <<'PY'
 import sys
