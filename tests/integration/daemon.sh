@@ -304,6 +304,8 @@ head -c 41943040 /dev/zero >"$TMPD/big.bin"
 chk "a 40 MiB upload" 413 payload_too_large PUT "/v1/sessions/$sid/files/big" --data-binary "@$TMPD/big.bin"
 api DELETE "/v1/sessions/$sid" >/dev/null
 chk "a deleted session" 404 session_not_found POST "/v1/sessions/$sid/exec" -H 'Content-Type: application/json' -d '{"command": "true"}'
+big=$(head -c 100000 /dev/zero | tr '\0' a)
+expect_eq "a 100 KiB header: 431" 431 "$(status_of "$(api GET /health -H "X-Big: $big")")"
 expect_eq "the daemon stays healthy" 200 "$(status_of "$(api GET /health)")"
 out=$(api GET /metrics)
 expect_match "GET /metrics: Prometheus text" 'agentjail_execs_total [1-9]' "$out"
