@@ -259,8 +259,8 @@ jail_config_clear_io_max(struct jail_config *c)
 
 /* An absolute, normalized path: starts with '/', no empty, "." or ".."
  * components, no trailing '/', at most JAIL_MAX_PATH bytes. */
-static bool
-path_ok(const char *p, bool allow_root)
+bool
+jail_path_normal(const char *p, bool allow_root)
 {
 	if (!p || p[0] != '/' || strlen(p) > JAIL_MAX_PATH)
 		return false;
@@ -365,12 +365,12 @@ jail_config_validate(const struct jail_config *c, unsigned flags, struct jail_er
 				  "host uid comes with the gid of the same number");
 
 	/* Filesystem. */
-	if (c->rootfs && !path_ok(c->rootfs, false))
+	if (c->rootfs && !jail_path_normal(c->rootfs, false))
 		return jerr_plain(e, EINVAL, "rootfs '%.256s': expected %s", c->rootfs,
 				  PATH_EXPECT);
 	for (size_t i = 0; i < c->n_mounts; i++) {
 		const struct jail_mount *m = &c->mounts[i];
-		if (!path_ok(m->target, false))
+		if (!jail_path_normal(m->target, false))
 			return jerr_plain(e, EINVAL, "mount %zu: target '%.256s': expected %s",
 					  i + 1, m->target ? m->target : "", PATH_EXPECT);
 		if (m->kind != JAIL_MOUNT_SYMLINK && reserved_target(m->target))
@@ -381,7 +381,7 @@ jail_config_validate(const struct jail_config *c, unsigned flags, struct jail_er
 					  i + 1, m->target);
 		switch (m->kind) {
 		case JAIL_MOUNT_BIND:
-			if (!path_ok(m->source, false))
+			if (!jail_path_normal(m->source, false))
 				return jerr_plain(e, EINVAL,
 						  "mount %zu: source '%.256s': expected %s", i + 1,
 						  m->source ? m->source : "", PATH_EXPECT);
@@ -404,15 +404,15 @@ jail_config_validate(const struct jail_config *c, unsigned flags, struct jail_er
 		default: return jerr_plain(e, EINVAL, "mount %zu: unknown kind %d", i + 1, m->kind);
 		}
 	}
-	if (c->tmp_dir && !path_ok(c->tmp_dir, false))
+	if (c->tmp_dir && !jail_path_normal(c->tmp_dir, false))
 		return jerr_plain(e, EINVAL, "tmp host_dir '%.256s': expected %s", c->tmp_dir,
 				  PATH_EXPECT);
-	if (c->workspace_dir && !path_ok(c->workspace_dir, false))
+	if (c->workspace_dir && !jail_path_normal(c->workspace_dir, false))
 		return jerr_plain(e, EINVAL, "workspace host_dir '%.256s': expected %s",
 				  c->workspace_dir, PATH_EXPECT);
 	if ((!c->tmp_dir && c->tmp_size == 0) || (!c->workspace_dir && c->workspace_size == 0))
 		return jerr_plain(e, EINVAL, "tmp/workspace size: expected more than 0 bytes");
-	if (c->runtime_dir && !path_ok(c->runtime_dir, false))
+	if (c->runtime_dir && !jail_path_normal(c->runtime_dir, false))
 		return jerr_plain(e, EINVAL, "runtime dir '%.256s': expected %s", c->runtime_dir,
 				  PATH_EXPECT);
 
@@ -422,7 +422,7 @@ jail_config_validate(const struct jail_config *c, unsigned flags, struct jail_er
 				  c->hostname);
 	if (c->hostname && !(c->namespaces & JAIL_NS_UTS))
 		return jerr_plain(e, EINVAL, "a hostname needs a UTS namespace");
-	if (c->cwd && !path_ok(c->cwd, true))
+	if (c->cwd && !jail_path_normal(c->cwd, true))
 		return jerr_plain(e, EINVAL, "cwd '%.256s': expected %s", c->cwd, PATH_EXPECT);
 	for (size_t i = 0; i < c->n_env; i++) {
 		const char *eq = strchr(c->env[i], '=');

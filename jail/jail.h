@@ -235,6 +235,9 @@ JAIL_API void jail_config_clear_io_max(struct jail_config *c);
 /* Syntax checks shared by the parsers: a cpuset.cpus list ("0-3,6"), and an
  * io.max line ("8:0 rbps=1048576 wiops=max"). */
 JAIL_API bool jail_cpuset_ok(const char *s);
+/* An absolute, normalized path (no empty, "." or ".." components, no
+ * trailing '/'), at most JAIL_MAX_PATH bytes; "/" only with allow_root. */
+JAIL_API bool jail_path_normal(const char *p, bool allow_root);
 JAIL_API bool jail_io_max_ok(const char *s);
 
 /* --- util.c ----------------------------------------------------------- */

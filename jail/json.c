@@ -5,7 +5,9 @@
  * and the first error ends the walk with one line that says where (origin
  * and JSON path) and what was expected.
  */
+#include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "json.h"
 
@@ -416,5 +418,49 @@ json_read_object(struct json_ctx *x, json_t *v, size_t max, size_t *ret_n)
 		return json_fail(x, "expected an object of at most %zu entries, got %zu entries",
 				 max, json_object_size(v));
 	*ret_n = json_object_size(v);
+	return 0;
+}
+
+/* Read a whole (small) regular file of at most max bytes; `what` names it
+ * in errors ("a profile"). */
+int
+json_read_file(const char *path, size_t max, const char *what, char **ret, size_t *ret_len,
+	       struct jail_error *e)
+{
+	_cleanup_close_ int fd = -1;
+	_cleanup_free_ char *buf = NULL;
+	struct stat st;
+	size_t n = 0;
+
+	/* O_NONBLOCK: a FIFO planted in place of the file must not hang us
+	 * before the S_ISREG check. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0)
+		return jerr(e, errno, "%s", path);
+	if (fstat(fd, &st) < 0)
+		return jerr(e, errno, "%s", path);
+	if (!S_ISREG(st.st_mode))
+		return jerr_plain(e, EINVAL, "%s: expected a regular file", path);
+	if ((uint64_t)st.st_size > max)
+		return jerr_plain(e, EFBIG, "%s: %lld bytes, larger than the %zu bytes %s may have",
+				  path, (long long)st.st_size, max, what);
+	if (!(buf = malloc(max + 1)))
+		return jerr(e, ENOMEM, "%s", path);
+	/* Read to EOF, not to st_size: the file may change under us. */
+	for (;;) {
+		ssize_t k = read(fd, buf + n, max + 1 - n);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			return jerr(e, errno, "read %s", path);
+		if (k == 0)
+			break;
+		n += (size_t)k;
+		if (n > max)
+			return jerr_plain(e, EFBIG, "%s: larger than the %zu bytes %s may have",
+					  path, max, what);
+	}
+	*ret = TAKE_PTR(buf);
+	*ret_len = n;
 	return 0;
 }

@@ -87,6 +87,11 @@ int json_read_array(struct json_ctx *x, json_t *v, size_t max, size_t *ret_n);
 /* An object with free-form keys (the caller checks them), at most max. */
 int json_read_object(struct json_ctx *x, json_t *v, size_t max, size_t *ret_n);
 
+/* Read a whole regular file of at most max bytes (`what`, e.g. "a profile",
+ * names it in errors). */
+int json_read_file(const char *path, size_t max, const char *what, char **ret, size_t *ret_len,
+		   struct jail_error *e);
+
 /* A string made safe to quote in a one-line message: control characters
  * become '?', and it is cut to fit size with "...". Returns buf. */
 const char *json_quote(const char *s, char *buf, size_t size);

@@ -842,56 +842,12 @@ jail_profile_load_buffer(struct jail_config *c, const char *json, size_t len, co
 	return r;
 }
 
-/* Read a whole (small) regular file. */
-static int
-profile_read_file(const char *path, char **ret, size_t *ret_len, struct jail_error *e)
-{
-	_cleanup_close_ int fd = -1;
-	_cleanup_free_ char *buf = NULL;
-	struct stat st;
-	size_t n = 0;
-
-	/* O_NONBLOCK: a FIFO planted in place of a profile must not hang us
-	 * before the S_ISREG check. */
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0)
-		return jerr(e, errno, "%s", path);
-	if (fstat(fd, &st) < 0)
-		return jerr(e, errno, "%s", path);
-	if (!S_ISREG(st.st_mode))
-		return jerr_plain(e, EINVAL, "%s: expected a regular file", path);
-	if (st.st_size > PROFILE_MAX_SIZE)
-		return jerr_plain(e, EFBIG,
-				  "%s: %lld bytes, larger than the %u bytes a profile may have",
-				  path, (long long)st.st_size, PROFILE_MAX_SIZE);
-	if (!(buf = malloc(PROFILE_MAX_SIZE + 1)))
-		return jerr(e, ENOMEM, "%s", path);
-	/* Read to EOF, not to st_size: the file may change under us. */
-	for (;;) {
-		ssize_t k = read(fd, buf + n, PROFILE_MAX_SIZE + 1 - n);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0)
-			return jerr(e, errno, "read %s", path);
-		if (k == 0)
-			break;
-		n += (size_t)k;
-		if (n > PROFILE_MAX_SIZE)
-			return jerr_plain(e, EFBIG,
-					  "%s: larger than the %u bytes a profile may have", path,
-					  PROFILE_MAX_SIZE);
-	}
-	*ret = TAKE_PTR(buf);
-	*ret_len = n;
-	return 0;
-}
-
 int
 jail_profile_load_file(struct jail_config *c, const char *path, struct jail_error *e)
 {
 	_cleanup_free_ char *buf = NULL;
 	size_t len;
-	int r = profile_read_file(path, &buf, &len, e);
+	int r = json_read_file(path, PROFILE_MAX_SIZE, "a profile", &buf, &len, e);
 
 	if (r < 0)
 		return r;
@@ -945,7 +901,7 @@ jail_profile_load(struct jail_config *c, const char *name_or_file, struct jail_e
 	for (size_t i = 0; i < ARRAY_SIZE(paths); i++) {
 		_cleanup_free_ char *buf = NULL;
 		size_t len;
-		int r = profile_read_file(paths[i], &buf, &len, e);
+		int r = json_read_file(paths[i], PROFILE_MAX_SIZE, "a profile", &buf, &len, e);
 
 		if (r == -ENOENT || r == -ENOTDIR) {
 			jerr_clear(e);
@@ -978,7 +934,7 @@ jail_seccomp_load_file(struct jail_seccomp *s, const char *path, struct jail_err
 	size_t len;
 	int r;
 
-	if ((r = profile_read_file(path, &buf, &len, e)) < 0)
+	if ((r = json_read_file(path, PROFILE_MAX_SIZE, "a profile", &buf, &len, e)) < 0)
 		return r;
 	json_ctx_init(&x, path, e);
 	if ((r = json_decode(&x, buf, len, &root)) < 0)

@@ -28,24 +28,11 @@
 
 /* --- checks shared by the loader and the validator ---------------------- */
 
-/* An absolute, normalized path: no empty, "." or ".." components, no
- * trailing '/', not "/" itself. The length is checked by the caller. */
+/* An absolute, normalized path, not "/" itself. */
 static bool
 ajd_path_ok(const char *p)
 {
-	if (p[0] != '/' || p[1] == '\0')
-		return false;
-	for (const char *s = p; *s;) {
-		const char *comp = s + 1;
-		const char *end = strchrnul(comp, '/');
-		size_t len = (size_t)(end - comp);
-
-		if (len == 0 || (len == 1 && comp[0] == '.') ||
-		    (len == 2 && comp[0] == '.' && comp[1] == '.'))
-			return false;
-		s = end;
-	}
-	return true;
+	return jail_path_normal(p, false);
 }
 
 /* Relative, below the cgroup v2 mount: what jail_cgroup_setup() takes
@@ -644,59 +631,12 @@ ajd_config_load_buffer(struct ajd_config *c, const char *json, size_t len, const
 	return 0;
 }
 
-/* Read a whole (small) regular file, as profiles are read. */
-static int
-ajd_read_file(const char *path, char **ret, size_t *ret_len, struct jail_error *e)
-{
-	_cleanup_close_ int fd = -1;
-	_cleanup_free_ char *buf = NULL;
-	struct stat st;
-	size_t n = 0;
-
-	/* O_NONBLOCK: a FIFO in place of the file must not hang the daemon
-	 * before the S_ISREG check. */
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0)
-		return jerr(e, errno, "%s", path);
-	if (fstat(fd, &st) < 0)
-		return jerr(e, errno, "%s", path);
-	if (!S_ISREG(st.st_mode))
-		return jerr_plain(e, EINVAL, "%s: expected a regular file", path);
-	if (st.st_size > AJD_CONFIG_MAX_SIZE)
-		return jerr_plain(e, EFBIG,
-				  "%s: %lld bytes, larger than the %u bytes a configuration file "
-				  "may have",
-				  path, (long long)st.st_size, AJD_CONFIG_MAX_SIZE);
-	if (!(buf = malloc(AJD_CONFIG_MAX_SIZE + 1)))
-		return jerr(e, ENOMEM, "%s", path);
-	/* Read to EOF, not to st_size: the file may change under us. */
-	for (;;) {
-		ssize_t k = read(fd, buf + n, AJD_CONFIG_MAX_SIZE + 1 - n);
-
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0)
-			return jerr(e, errno, "read %s", path);
-		if (k == 0)
-			break;
-		n += (size_t)k;
-		if (n > AJD_CONFIG_MAX_SIZE)
-			return jerr_plain(e, EFBIG,
-					  "%s: larger than the %u bytes a configuration file may "
-					  "have",
-					  path, AJD_CONFIG_MAX_SIZE);
-	}
-	*ret = TAKE_PTR(buf);
-	*ret_len = n;
-	return 0;
-}
-
 int
 ajd_config_load_file(struct ajd_config *c, const char *path, struct jail_error *e)
 {
 	_cleanup_free_ char *buf = NULL;
 	size_t len = 0;
-	int r = ajd_read_file(path, &buf, &len, e);
+	int r = json_read_file(path, AJD_CONFIG_MAX_SIZE, "a configuration file", &buf, &len, e);
 
 	if (r < 0)
 		return r;
