@@ -535,12 +535,48 @@ write_limit(int dirfd, const char *path, const char *file, const char *value, st
 	return 0;
 }
 
+/* Write the limits the host can enforce (the others were said not to be,
+ * and replaced by rlimits, by the caller). */
+static int
+write_limits(const struct cgroup *cgp, const struct jail_cgroup_limits *l, struct jail_error *e)
+{
+	const struct cgroup cg = *cgp;
+	char v[64];
+	int r;
+
+	r = 0;
+	if (l->memory_max && (host.enabled & JAIL_CGROUP_MEMORY)) {
+		snprintf(v, sizeof(v), "%" PRIu64, l->memory_max);
+		r = write_limit(cg.dirfd, cg.path, "memory.max", v, e);
+		/* No swap: the limit is on memory, not on memory plus swap. */
+		if (r == 0 && faccessat(cg.dirfd, "memory.swap.max", F_OK, 0) == 0)
+			r = write_limit(cg.dirfd, cg.path, "memory.swap.max", "0", e);
+	}
+	if (r == 0 && l->memory_high && (host.enabled & JAIL_CGROUP_MEMORY)) {
+		snprintf(v, sizeof(v), "%" PRIu64, l->memory_high);
+		r = write_limit(cg.dirfd, cg.path, "memory.high", v, e);
+	}
+	if (r == 0 && l->pids_max && (host.enabled & JAIL_CGROUP_PIDS)) {
+		snprintf(v, sizeof(v), "%" PRIu64, l->pids_max);
+		r = write_limit(cg.dirfd, cg.path, "pids.max", v, e);
+	}
+	if (r == 0 && l->cpu_ms_per_sec && (host.enabled & JAIL_CGROUP_CPU)) {
+		/* ms per 1000 ms = quota per 100 ms period, in microseconds. */
+		snprintf(v, sizeof(v), "%u 100000", l->cpu_ms_per_sec * 100);
+		r = write_limit(cg.dirfd, cg.path, "cpu.max", v, e);
+	}
+	if (r == 0 && l->cpuset && (host.enabled & JAIL_CGROUP_CPUSET))
+		r = write_limit(cg.dirfd, cg.path, "cpuset.cpus", l->cpuset, e);
+	for (size_t i = 0; r == 0 && i < l->n_io_max && (host.enabled & JAIL_CGROUP_IO); i++)
+		r = write_limit(cg.dirfd, cg.path, "io.max", l->io_max[i], e);
+	return r;
+}
+
 static int
 v2_create(uint32_t id, const struct jail_cgroup_limits *l, struct cgroup *ret, struct jail_error *e)
 {
 	struct cgroup cg = CGROUP_NONE;
 	unsigned want = 0;
-	char v[64];
 	int r;
 
 	/* io and cpuset only when asked for. */
@@ -580,31 +616,7 @@ v2_create(uint32_t id, const struct jail_cgroup_limits *l, struct cgroup *ret, s
 		return r;
 	}
 
-	r = 0;
-	if (l->memory_max && (host.enabled & JAIL_CGROUP_MEMORY)) {
-		snprintf(v, sizeof(v), "%" PRIu64, l->memory_max);
-		r = write_limit(cg.dirfd, cg.path, "memory.max", v, e);
-		/* No swap: the limit is on memory, not on memory plus swap. */
-		if (r == 0 && faccessat(cg.dirfd, "memory.swap.max", F_OK, 0) == 0)
-			r = write_limit(cg.dirfd, cg.path, "memory.swap.max", "0", e);
-	}
-	if (r == 0 && l->memory_high && (host.enabled & JAIL_CGROUP_MEMORY)) {
-		snprintf(v, sizeof(v), "%" PRIu64, l->memory_high);
-		r = write_limit(cg.dirfd, cg.path, "memory.high", v, e);
-	}
-	if (r == 0 && l->pids_max && (host.enabled & JAIL_CGROUP_PIDS)) {
-		snprintf(v, sizeof(v), "%" PRIu64, l->pids_max);
-		r = write_limit(cg.dirfd, cg.path, "pids.max", v, e);
-	}
-	if (r == 0 && l->cpu_ms_per_sec && (host.enabled & JAIL_CGROUP_CPU)) {
-		/* ms per 1000 ms = quota per 100 ms period, in microseconds. */
-		snprintf(v, sizeof(v), "%u 100000", l->cpu_ms_per_sec * 100);
-		r = write_limit(cg.dirfd, cg.path, "cpu.max", v, e);
-	}
-	if (r == 0 && l->cpuset && (host.enabled & JAIL_CGROUP_CPUSET))
-		r = write_limit(cg.dirfd, cg.path, "cpuset.cpus", l->cpuset, e);
-	for (size_t i = 0; r == 0 && i < l->n_io_max && (host.enabled & JAIL_CGROUP_IO); i++)
-		r = write_limit(cg.dirfd, cg.path, "io.max", l->io_max[i], e);
+	r = write_limits(&cg, l, e);
 	if (r < 0) {
 		v2_destroy(&cg, NULL);
 		return r;
@@ -613,9 +625,25 @@ v2_create(uint32_t id, const struct jail_cgroup_limits *l, struct cgroup *ret, s
 	return 0;
 }
 
+static int
+v2_narrow(struct cgroup *cg, const struct jail_cgroup_limits *l, struct jail_error *e)
+{
+	unsigned need = (l->memory_max ? JAIL_CGROUP_MEMORY : 0) | (l->pids_max ? JAIL_CGROUP_PIDS : 0) |
+			(l->cpu_ms_per_sec ? JAIL_CGROUP_CPU : 0);
+	if (cg->dirfd < 0 || (need & ~host.enabled))
+		return -EOPNOTSUPP;
+	struct jail_cgroup_limits only = {
+		.memory_max = l->memory_max,
+		.pids_max = l->pids_max,
+		.cpu_ms_per_sec = l->cpu_ms_per_sec,
+	};
+	return write_limits(cg, &only, e);
+}
+
 const struct cgroup_ops cgroup_v2_ops = {
 	.name = "v2",
 	.create = v2_create,
+	.narrow = v2_narrow,
 	.kill = v2_kill,
 	.stats = v2_stats,
 	.destroy = v2_destroy,
@@ -675,9 +703,16 @@ none_destroy(struct cgroup *cg, struct jail_error *e)
 	return 0;
 }
 
+static int
+none_narrow(struct cgroup *cg, const struct jail_cgroup_limits *l, struct jail_error *e)
+{
+	return -EOPNOTSUPP;
+}
+
 const struct cgroup_ops cgroup_none_ops = {
 	.name = "none",
 	.create = none_create,
+	.narrow = none_narrow,
 	.kill = none_kill,
 	.stats = none_stats,
 	.destroy = none_destroy,

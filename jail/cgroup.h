@@ -27,6 +27,9 @@ struct cgroup_ops {
 	const char *name;
 	int (*create)(uint32_t id, const struct jail_cgroup_limits *l, struct cgroup *ret,
 		      struct jail_error *e);
+	/* Lower a live cgroup's memory/pids/cpu limits; -EOPNOTSUPP if the
+	 * host cannot enforce one of them. */
+	int (*narrow)(struct cgroup *cg, const struct jail_cgroup_limits *l, struct jail_error *e);
 	void (*kill)(struct cgroup *cg);
 	/* Read the accounting into res (fields it cannot measure stay 0). */
 	void (*stats)(struct cgroup *cg, struct jail_result *res);

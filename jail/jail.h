@@ -359,6 +359,23 @@ JAIL_API int jail_start_worker(const struct jail_config *c,
 			       const struct jail_filter *command_filter,
 			       const struct jail_worker *w, struct jail **ret,
 			       struct jail_error *e);
+/* The same, without waiting for the jail to build itself: *ret is a jail in
+ * the making. Poll jail_setup_fd(j) for POLLIN and call
+ * jail_setup_continue(j, e) until it returns 0 (ready) rather than -EAGAIN;
+ * on an error, jail_free(j). For a supervisor that must not block while
+ * jails are made (warm pools). */
+JAIL_API int jail_start_worker_async(const struct jail_config *c,
+				     const struct jail_filter *command_filter,
+				     const struct jail_worker *w, struct jail **ret,
+				     struct jail_error *e);
+/* The fd to poll while the jail builds itself; -1 once it is built. */
+JAIL_API int jail_setup_fd(const struct jail *j);
+JAIL_API int jail_setup_continue(struct jail *j, struct jail_error *e);
+/* Narrow a live jail's cgroup limits (a warm jail claimed by a session);
+ * 0 fields are left as they are. -EOPNOTSUPP where the host cannot. */
+JAIL_API int jail_narrow_limits(struct jail *j, const struct jail_cgroup_limits *l,
+				struct jail_error *e);
+
 /* A sealed memfd holding f in supervisor/proto.h's filter format. */
 JAIL_API int jail_filter_memfd(const struct jail_filter *f, struct jail_error *e);
 

@@ -47,6 +47,9 @@ struct jail {
 	char **envp; /* the array only; entries point into the config/environ */
 	uint64_t t_start, deadline;
 	bool reaped, killed, timed_out;
+	bool building, ready_seen; /* setup not finished (async start) */
+	uint64_t setup_deadline;
+	uint64_t time_limit_ms;
 	bool have_exit, have_err;
 	struct jail_msg exit_msg, err_msg;
 	struct jail_result result;
@@ -473,7 +476,7 @@ delegate_cgroup(const struct cgroup *cg, uint32_t uid, uint32_t gid, struct jail
 
 static int
 start_jail(const struct jail_config *c, const struct jail_filter *f, const struct jail_stdio *io,
-	   const struct jail_worker *w, struct jail **ret, struct jail_error *e)
+	   const struct jail_worker *w, bool async, struct jail **ret, struct jail_error *e)
 {
 	struct child_ctx x = {.worker_exe_fd = -1, .worker_fds = {-1, -1, -1}};
 	int sv[2] = {-1, -1};
@@ -618,51 +621,27 @@ start_jail(const struct jail_config *c, const struct jail_filter *f, const struc
 		goto fail;
 	}
 
+	j->building = true;
+	j->setup_deadline = now_us() + (uint64_t)SETUP_TIMEOUT_MS * 1000;
+	j->time_limit_ms = c->time_limit_ms;
+	if (async) {
+		*ret = j;
+		return 0;
+	}
 	for (;;) {
 		struct pollfd pfd = {.fd = j->sync_fd, .events = POLLIN};
-		struct jail_msg m;
 		int n = poll(&pfd, 1, SETUP_TIMEOUT_MS);
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n <= 0) {
-			r = jerr_plain(e, ETIMEDOUT, "jail setup: no answer within %d s",
-				       SETUP_TIMEOUT_MS / 1000);
+		r = n == 0 ? jerr_plain(e, ETIMEDOUT, "jail setup: no answer within %d s",
+					SETUP_TIMEOUT_MS / 1000)
+			   : jail_setup_continue(j, e);
+		if (r == -EAGAIN)
+			continue;
+		if (r < 0)
 			goto fail;
-		}
-		ssize_t len = recv(j->sync_fd, &m, sizeof(m), 0);
-		if (len != (ssize_t)sizeof(m) || !msg_sane(&m)) {
-			kill_and_reap(j);
-			r = jerr_plain(e, EPROTO, "jail setup: the jail ended without a report");
-			goto fail;
-		}
-		if (m.type == MSG_ERROR) {
-			r = msg_to_error(&m, e);
-			goto fail;
-		}
-		if (m.type == MSG_READY && !j->worker)
-			break;
-		if (m.type == MSG_READY) {
-			/* The worker execs next: EOF means it did (the sync
-			 * socket is close-on-exec), an ERROR that it did not. */
-			struct pollfd p2 = {.fd = j->sync_fd, .events = POLLIN};
-			while (poll(&p2, 1, SETUP_TIMEOUT_MS) < 0 && errno == EINTR)
-				;
-			len = recv(j->sync_fd, &m, sizeof(m), MSG_DONTWAIT);
-			if (len == (ssize_t)sizeof(m) && msg_sane(&m) && m.type == MSG_ERROR) {
-				r = msg_to_error(&m, e);
-				goto fail;
-			}
-			if (len != 0) {
-				r = jerr_plain(e, EPROTO, "jail setup: the worker did not start");
-				goto fail;
-			}
-			break;
-		}
+		break;
 	}
-
-	j->t_start = now_us();
-	if (c->time_limit_ms && !j->worker)
-		j->deadline = j->t_start + c->time_limit_ms * 1000;
 	*ret = j;
 	return 0;
 
@@ -678,15 +657,63 @@ fail:
 }
 
 int
-jail_start(const struct jail_config *c, const struct jail_filter *f, const struct jail_stdio *io,
-	   struct jail **ret, struct jail_error *e)
+jail_setup_fd(const struct jail *j)
 {
-	return start_jail(c, f, io, NULL, ret, e);
+	return j->building ? j->sync_fd : -1;
+}
+
+/*
+ * The rest of a jail's setup, without blocking: read what the child said.
+ * READY ends it for a jail of ours; a worker jail then execs the worker,
+ * which closes the sync socket (EOF: it started) unless it reports an
+ * ERROR. Returns 0 once ready, -EAGAIN while the child is still at work.
+ */
+int
+jail_setup_continue(struct jail *j, struct jail_error *e)
+{
+	if (!j->building)
+		return 0;
+	if (now_us() > j->setup_deadline)
+		return jerr_plain(e, ETIMEDOUT, "jail setup: no answer within %d s",
+				  SETUP_TIMEOUT_MS / 1000);
+	for (;;) {
+		struct jail_msg m;
+		ssize_t len = recv(j->sync_fd, &m, sizeof(m), MSG_DONTWAIT);
+		if (len < 0 && (errno == EAGAIN || errno == EINTR))
+			return -EAGAIN;
+		if (len == 0 && j->ready_seen) {
+			/* The worker exec'd: the sync socket closed with it. */
+			break;
+		}
+		if (len != (ssize_t)sizeof(m) || !msg_sane(&m))
+			return jerr_plain(e, EPROTO, j->ready_seen
+							     ? "jail setup: the worker did not start"
+							     : "jail setup: the jail ended without a report");
+		if (m.type == MSG_ERROR)
+			return msg_to_error(&m, e);
+		if (m.type == MSG_READY) {
+			j->ready_seen = true;
+			if (!j->worker)
+				break;
+		}
+	}
+	j->building = false;
+	j->t_start = now_us();
+	if (j->time_limit_ms && !j->worker)
+		j->deadline = j->t_start + j->time_limit_ms * 1000;
+	return 0;
 }
 
 int
-jail_start_worker(const struct jail_config *c, const struct jail_filter *command_filter,
-		  const struct jail_worker *w, struct jail **ret, struct jail_error *e)
+jail_start(const struct jail_config *c, const struct jail_filter *f, const struct jail_stdio *io,
+	   struct jail **ret, struct jail_error *e)
+{
+	return start_jail(c, f, io, NULL, false, ret, e);
+}
+
+static int
+start_worker(const struct jail_config *c, const struct jail_filter *command_filter,
+	     const struct jail_worker *w, bool async, struct jail **ret, struct jail_error *e)
 {
 	if (!w || w->exe_fd < 0 || w->sock_fd < 0)
 		return jerr_plain(e, EINVAL, "worker jail: no worker program or socket");
@@ -697,9 +724,33 @@ jail_start_worker(const struct jail_config *c, const struct jail_filter *command
 		return jerr(e, errno, "open /dev/null");
 	int log = w->log_fd >= 0 ? w->log_fd : devnull;
 	struct jail_stdio io = {devnull, log, log};
-	int r = start_jail(c, command_filter, &io, w, ret, e);
+	int r = start_jail(c, command_filter, &io, w, async, ret, e);
 	close(devnull);
 	return r;
+}
+
+int
+jail_start_worker(const struct jail_config *c, const struct jail_filter *command_filter,
+		  const struct jail_worker *w, struct jail **ret, struct jail_error *e)
+{
+	return start_worker(c, command_filter, w, false, ret, e);
+}
+
+int
+jail_start_worker_async(const struct jail_config *c, const struct jail_filter *command_filter,
+			const struct jail_worker *w, struct jail **ret, struct jail_error *e)
+{
+	return start_worker(c, command_filter, w, true, ret, e);
+}
+
+int
+jail_narrow_limits(struct jail *j, const struct jail_cgroup_limits *l, struct jail_error *e)
+{
+	if (!l->memory_max && !l->pids_max && !l->cpu_ms_per_sec)
+		return 0;
+	if (!j->cgops)
+		return -EOPNOTSUPP;
+	return j->cgops->narrow(&j->cg, l, e);
 }
 
 pid_t
