@@ -628,7 +628,8 @@ v2_create(uint32_t id, const struct jail_cgroup_limits *l, struct cgroup *ret, s
 static int
 v2_narrow(struct cgroup *cg, const struct jail_cgroup_limits *l, struct jail_error *e)
 {
-	unsigned need = (l->memory_max ? JAIL_CGROUP_MEMORY : 0) | (l->pids_max ? JAIL_CGROUP_PIDS : 0) |
+	unsigned need = (l->memory_max ? JAIL_CGROUP_MEMORY : 0) |
+			(l->pids_max ? JAIL_CGROUP_PIDS : 0) |
 			(l->cpu_ms_per_sec ? JAIL_CGROUP_CPU : 0);
 	if (cg->dirfd < 0 || (need & ~host.enabled))
 		return -EOPNOTSUPP;

@@ -177,6 +177,10 @@ struct jail_config {
 	size_t argc;
 
 	char *runtime_dir; /* host directory for the uid ledger and mount staging */
+
+	/* agentjaild only: jails of this profile kept ready (warm pool), and
+	 * the most that may live at once (0: no cap but the daemon's). */
+	uint32_t pool_size, pool_max;
 };
 
 /* Defaults. */

@@ -69,6 +69,18 @@ profile_id(struct json_ctx *x, json_t *v, void *obj, int off)
 	return r;
 }
 
+/* A pool count: 0 to 10000 (0: no warm pool / no cap). */
+static int
+profile_pool_count(struct json_ctx *x, json_t *v, void *obj, int off)
+{
+	uint64_t n;
+	int r = json_read_uint(x, v, 0, 10000, &n);
+
+	if (r == 0)
+		*CONFIG_FIELD(obj, uint32_t, off) = (uint32_t)n;
+	return r;
+}
+
 static int
 profile_path(struct json_ctx *x, json_t *v, void *obj, int off)
 {
@@ -731,6 +743,10 @@ static const struct json_field profile_host_ids_fields[] = {
 	{"min", profile_id, CFG(host_id_min), NULL},
 	{"max", profile_id, CFG(host_id_max), NULL},
 };
+static const struct json_field profile_pool_fields[] = {
+	{"size", profile_pool_count, CFG(pool_size), NULL},
+	{"max", profile_pool_count, CFG(pool_max), NULL},
+};
 static const struct json_field profile_namespaces_fields[] = {
 	{"user", profile_namespace, JAIL_NS_USER, NULL},
 	{"pid", profile_namespace, JAIL_NS_PID, NULL},
@@ -789,6 +805,7 @@ static const struct json_field profile_fields[] = {
 	{"network", NULL, 0, TABLE(profile_network_fields)},
 	{"limits", NULL, 0, TABLE(profile_limits_fields)},
 	{"seccomp", profile_seccomp, 0, NULL},
+	{"pool", NULL, 0, TABLE(profile_pool_fields)},
 };
 static const struct json_table profile_table = {profile_fields, ARRAY_SIZE(profile_fields)};
 

@@ -686,9 +686,10 @@ jail_setup_continue(struct jail *j, struct jail_error *e)
 			break;
 		}
 		if (len != (ssize_t)sizeof(m) || !msg_sane(&m))
-			return jerr_plain(e, EPROTO, j->ready_seen
-							     ? "jail setup: the worker did not start"
-							     : "jail setup: the jail ended without a report");
+			return jerr_plain(e, EPROTO,
+					  j->ready_seen
+						  ? "jail setup: the worker did not start"
+						  : "jail setup: the jail ended without a report");
 		if (m.type == MSG_ERROR)
 			return msg_to_error(&m, e);
 		if (m.type == MSG_READY) {

@@ -12,6 +12,7 @@
  * See agentjaild.conf(5).
  */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <fcntl.h>
 #include <stddef.h>
 #include <string.h>
@@ -556,6 +557,64 @@ ajd_load_limit(struct json_ctx *x, json_t *v, void *obj, int which)
 	return 0;
 }
 
+/* "pools": {"NAME": {"size": N, "max": M}, ...}: the warm pools of the
+ * profiles named, overriding what the profiles say. */
+static int
+ajd_pool_count(struct json_ctx *x, json_t *v, void *obj, int which)
+{
+	struct ajd_pool *p = obj;
+	uint64_t n;
+	int r = json_read_uint(x, v, 0, 10000, &n);
+
+	if (r < 0)
+		return r;
+	if (which == 0) {
+		p->size = (uint32_t)n;
+		p->has_size = true;
+	} else {
+		p->max = (uint32_t)n;
+		p->has_max = true;
+	}
+	return 0;
+}
+
+static const struct json_field ajd_pool_fields[] = {
+	{"size", ajd_pool_count, 0, NULL},
+	{"max", ajd_pool_count, 1, NULL},
+};
+static const struct json_table ajd_pool_table = {ajd_pool_fields, ARRAY_SIZE(ajd_pool_fields)};
+
+static int
+ajd_load_pools(struct json_ctx *x, json_t *v, void *obj, int arg)
+{
+	struct ajd_config *c = obj;
+	const char *name;
+	json_t *val;
+	size_t n;
+	int r = json_read_object(x, v, AJD_MAX_POOLS, &n);
+
+	if (r < 0)
+		return r;
+	c->n_pools = 0;
+	json_object_foreach(v, name, val)
+	{
+		size_t saved = json_path_push_key(x, name);
+		struct ajd_pool *p = &c->pools[c->n_pools];
+		bool ok = name[0] && strlen(name) <= JAIL_MAX_NAME;
+		for (const char *q = name; ok && *q; q++)
+			ok = isalnum((unsigned char)*q) || *q == '.' || *q == '_' || *q == '-';
+		if (!ok)
+			return json_fail(x, "expected a profile name of [A-Za-z0-9._-]{1,64}");
+		memset(p, 0, sizeof(*p));
+		snprintf(p->profile, sizeof(p->profile), "%s", name);
+		if ((r = json_walk_object(x, val, &ajd_pool_table, p)) < 0)
+			return r;
+		c->n_pools++;
+		json_path_pop(x, saved);
+	}
+	return 0;
+}
+
 /* --- the schema ----------------------------------------------------------- */
 
 static const struct json_field ajd_limits_fields[] = {
@@ -580,6 +639,7 @@ static const struct json_field ajd_fields[] = {
 	{"worker", ajd_load_string, AJD_S_WORKER, NULL},
 	{"log_format", ajd_load_log_format, 0, NULL},
 	{"limits", NULL, 0, &ajd_limits_table},
+	{"pools", ajd_load_pools, 0, NULL},
 };
 static const struct json_table ajd_table = {ajd_fields, ARRAY_SIZE(ajd_fields)};
 

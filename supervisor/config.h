@@ -96,6 +96,14 @@ struct ajd_limits {
 	uint32_t max_lifetime_s;   /* default session max lifetime */
 };
 
+/* A warm pool's settings for one profile, overriding the profile's. */
+#define AJD_MAX_POOLS 32
+struct ajd_pool {
+	char profile[JAIL_MAX_NAME + 1];
+	uint32_t size, max;
+	bool has_size, has_max;
+};
+
 /* An empty string is "not set" where the comment says what that means. */
 struct ajd_config {
 	struct ajd_listen listen[AJD_MAX_LISTEN];
@@ -111,6 +119,8 @@ struct ajd_config {
 	char worker[JAIL_MAX_PATH + 1];		 /* agentjail-worker; "": automatic */
 	enum ajd_log_format log_format;
 	struct ajd_limits limits;
+	struct ajd_pool pools[AJD_MAX_POOLS]; /* "pools": {"NAME": {"size", "max"}} */
+	size_t n_pools;
 };
 
 /* The built-in defaults (those of agentjaild.conf(5)). */

@@ -124,7 +124,7 @@ buf_close(struct buf *b)
 
 #define TOP_KEYS                                                                                   \
 	"format, listen, socket_mode, socket_group, insecure_no_auth, http_user, profiles_dir, "   \
-	"default_profile, runtime_dir, cgroup_parent, worker, log_format, limits"
+	"default_profile, runtime_dir, cgroup_parent, worker, log_format, limits, pools"
 #define LIMIT_KEYS                                                                                 \
 	"max_body_bytes, max_json_bytes, max_header_bytes, max_connections, "                      \
 	"max_connections_per_client, connection_timeout_s, max_execs_per_session, "                \
@@ -1004,5 +1004,26 @@ main(void)
 	test_files();
 	test_example_and_man_page();
 	cleanup();
+	{
+		struct ajd_config pc;
+		struct jail_error pe = {0};
+		const char *pj =
+			"{\"format\": 1, \"pools\": {\"default\": {\"size\": 8, \"max\": 200}, "
+			"\"python\": {\"size\": 2}}}";
+		ajd_config_init(&pc);
+		int pr = ajd_config_load_buffer(&pc, pj, strlen(pj), "agentjaild.json", &pe);
+		tap_ok(pr == 0 && pc.n_pools == 2 && pc.pools[0].size == 8 &&
+			       pc.pools[0].max == 200 && pc.pools[0].has_max &&
+			       !pc.pools[1].has_max && pc.pools[1].size == 2,
+		       "pools: per-profile size and max");
+		pj = "{\"format\": 1, \"pools\": {\"bad name!\": {\"size\": 1}}}";
+		pr = ajd_config_load_buffer(&pc, pj, strlen(pj), "agentjaild.json", &pe);
+		tap_ok(pr < 0 && strstr(pe.msg, "expected a profile name"),
+		       "pools: a bad profile name");
+		pj = "{\"format\": 1, \"pools\": {\"x\": {\"siz\": 1}}}";
+		pr = ajd_config_load_buffer(&pc, pj, strlen(pj), "agentjaild.json", &pe);
+		tap_ok(pr < 0 && strstr(pe.msg, "$.pools.x: unknown key 'siz'"),
+		       "pools: an unknown key");
+	}
 	return tap_done();
 }

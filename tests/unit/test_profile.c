@@ -95,7 +95,7 @@ buf_close(struct buf *b)
 
 #define PROFILE_KEYS                                                                               \
 	"format, name, description, rootfs, hostname, user, host_ids, namespaces, mounts, tmp, "   \
-	"workspace, proc, dev, cwd, env, keep_env, network, limits, seccomp"
+	"workspace, proc, dev, cwd, env, keep_env, network, limits, seccomp, pool"
 #define SIZE_EXPECT                                                                                \
 	"expected a size (a number of bytes, or a string such as \"512M\" with K, M, G or T "      \
 	"meaning powers of 1024)"
@@ -305,6 +305,14 @@ test_lengths(void)
 	tap_ok(c.n_env == 1 && strlen(c.env[0]) == 32768, "... and it is set");
 	jail_config_free(&c);
 	free(t);
+
+	jail_config_init(&c);
+	good(&c, "{\"format\": 1, \"pool\": {\"size\": 4, \"max\": 100}}", "pool");
+	tap_ok(c.pool_size == 4 && c.pool_max == 100, "... size and max land in the config");
+	jail_config_free(&c);
+	bad("{\"format\": 1, \"pool\": {\"size\": 20000}}",
+	    "bad.json: $.pool.size: expected an integer between 0 and 10000, got 20000",
+	    "a pool size over 10000");
 
 	jail_config_init(&c);
 	good(&c,
