@@ -790,6 +790,7 @@ created(void *owner, const struct priv_reply_view *v)
 	json_t *md = json_object_get(r->pending_exec, "metadata");
 	if (md)
 		s->metadata = json_incref(md);
+	s->env = json_incref(json_object_get(r->pending_exec, "_senv"));
 	metrics.sessions_created++;
 	char uid[16];
 	snprintf(uid, sizeof(uid), "%u", v->host_uid);
@@ -849,10 +850,16 @@ create_session(struct http_ctx *r, json_t *root, struct create_req *c)
 				    json_real(c->limits.cpu));
 	json_object_set_new(root, "_idle", json_integer((json_int_t)c->idle));
 	json_object_set_new(root, "_maxlife", json_integer((json_int_t)c->maxlife));
+	/* The session's environment stays here and goes with each command:
+	 * a jail (perhaps a warm one) never carries a session's variables. */
+	json_t *senv = json_array();
+	for (size_t i = 0; i < c->n_env; i++)
+		json_array_append_new(senv, json_string(c->env[i]));
+	json_object_set_new(root, "_senv", senv);
 	r->pending_exec = json_incref(root);
 	int rc = priv_create(name, c->limits.memory, c->limits.pids,
-			     c->limits.has_cpu ? (uint32_t)(c->limits.cpu * 1000 + 0.5) : 0, c->env,
-			     c->n_env, created, r);
+			     c->limits.has_cpu ? (uint32_t)(c->limits.cpu * 1000 + 0.5) : 0,
+			     created, r);
 	if (rc < 0) {
 		respond_error(r, 500, "internal", "cannot reach the monitor: %s", strerror(-rc));
 		return;
@@ -1328,14 +1335,19 @@ exec_start(struct http_ctx *r, struct session *s, json_t *req)
 		}
 		ex.argc = (uint32_t)json_array_size(cmd);
 	}
-	size_t i;
-	json_t *ev;
-	json_array_foreach(envo, i, ev)
-	{
-		const char *s2 = json_string_value(ev);
-		buf_append(&pl, s2, strlen(s2) + 1);
+	/* The session's variables, then the exec's: the worker lets a later
+	 * entry replace an earlier one of the same name. */
+	const json_t *envs[] = {s->env, envo};
+	for (size_t k = 0; k < ARRAY_SIZE(envs); k++) {
+		size_t i;
+		json_t *ev;
+		json_array_foreach(envs[k], i, ev)
+		{
+			const char *s2 = json_string_value(ev);
+			buf_append(&pl, s2, strlen(s2) + 1);
+		}
+		ex.envc += (uint32_t)json_array_size(envs[k]);
 	}
-	ex.envc = (uint32_t)json_array_size(envo);
 
 	struct exec_state *x = calloc(1, sizeof(*x));
 	const char *in = json_string_value(json_object_get(req, "stdin"));

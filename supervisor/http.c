@@ -85,30 +85,17 @@ priv_expect(uint32_t seq, priv_fn *fn, void *owner)
 
 int
 priv_create(const char *profile, uint64_t memory_max, uint64_t pids_max, uint32_t cpu_ms_per_sec,
-	    char *const *env, size_t n_env, priv_fn *fn, void *owner)
+	    priv_fn *fn, void *owner)
 {
 	struct priv_create c = {
 		.h = {.type = PRIV_CREATE, .seq = ++h.seq},
 		.memory_max = memory_max,
 		.pids_max = pids_max,
 		.cpu_ms_per_sec = cpu_ms_per_sec,
-		.n_env = (uint32_t)n_env,
 	};
-	char envbuf[PRIV_MAX_ENV_BYTES];
-	size_t len = 0;
 
 	snprintf(c.profile, sizeof(c.profile), "%s", profile);
-	if (n_env > PRIV_MAX_ENV)
-		return -E2BIG;
-	for (size_t i = 0; i < n_env; i++) {
-		size_t l = strlen(env[i]) + 1;
-		if (len + l > sizeof(envbuf))
-			return -E2BIG;
-		memcpy(envbuf + len, env[i], l);
-		len += l;
-	}
-	c.env_bytes = (uint32_t)len;
-	int r = priv_send(&c, sizeof(c), envbuf, len);
+	int r = priv_send(&c, sizeof(c), NULL, 0);
 	if (r == 0)
 		r = priv_expect(c.h.seq, fn, owner);
 	return r;

@@ -80,6 +80,7 @@ struct session {
 	uint64_t memory_max, pids_max;
 	uint32_t cpu_ms_per_sec;
 	json_t *metadata;
+	json_t *env; /* the session's variables, "NAME=value", for every command */
 	bool hello;
 	uint32_t worker_flags;
 	struct session *next;
@@ -140,7 +141,7 @@ struct priv_reply_view {
 };
 typedef void priv_fn(void *owner, const struct priv_reply_view *r);
 int priv_create(const char *profile, uint64_t memory_max, uint64_t pids_max,
-		uint32_t cpu_ms_per_sec, char *const *env, size_t n_env, priv_fn *fn, void *owner);
+		uint32_t cpu_ms_per_sec, priv_fn *fn, void *owner);
 int priv_destroy(uint32_t jail_id);
 /* Forget the owner of pending monitor requests (the HTTP request went away). */
 void priv_orphan(void *owner);

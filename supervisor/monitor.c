@@ -18,6 +18,7 @@
 #include <sys/wait.h>
 
 #include "internal.h"
+#include "json.h"
 #include "log.h"
 #include "monitor.h"
 #include "privsep.h"
@@ -167,6 +168,17 @@ mprofiles_add(struct mprofiles *ps, const char *name, const char *origin, bool i
 	jail_config_init(&p->config);
 	int r = is_file ? jail_profile_load_file(&p->config, origin, e)
 			: jail_profile_load(&p->config, name, e);
+	/* FNV-1a of the text the profile came from. */
+	char *text = NULL;
+	size_t len = 0;
+	const char *builtin = is_file ? NULL : jail_profile_builtin(name, &len);
+	if (is_file && json_read_file(origin, 1u << 20, "a profile", &text, &len, NULL) < 0)
+		len = 0;
+	const char *t = is_file ? text : builtin;
+	p->fingerprint = 1469598103934665603ull;
+	for (size_t i = 0; t && i < len; i++)
+		p->fingerprint = (p->fingerprint ^ (unsigned char)t[i]) * 1099511628211ull;
+	free(text);
 	if (r >= 0)
 		r = mprofile_build(p, e);
 	if (r < 0) {
@@ -270,11 +282,37 @@ mprofiles_json(const struct mprofiles *ps)
 	return s;
 }
 
-/* --- jails ------------------------------------------------------------- */
+/* --- jails and warm pools ----------------------------------------------- */
+
+/*
+ * Every jail the monitor made is in one table, in one of three states:
+ * being built (asynchronously: the monitor never blocks while a jail sets
+ * itself up), warm in its profile's pool, or given to a session. A claim
+ * takes a warm jail, so a session starts without waiting for a build; the
+ * pool is refilled behind it. A jail that served a session is never
+ * reused: it ends with its session.
+ */
+enum mj_state { MJ_BUILDING, MJ_WARM, MJ_SESSION };
 
 struct mjail {
 	uint32_t id;
 	struct jail *j;
+	enum mj_state state;
+	int sock; /* our end of the worker's socket, until handed over */
+	char profile[72];
+	uint64_t fingerprint;
+	uint64_t t_start;
+	bool waiting; /* a CREATE waits for this build (a cold start) */
+	uint32_t seq;
+};
+
+/* Per profile: what the pool is asked to keep, and how it went. */
+struct mpool {
+	char profile[72];
+	uint64_t claims, misses, builds, failures;
+	unsigned failing; /* builds failed in a row: refilling pauses */
+	uint64_t lat[128]; /* recent build latencies, microseconds */
+	unsigned nlat;
 };
 
 static struct {
@@ -283,12 +321,15 @@ static struct {
 	const char *profiles_dir;
 	struct mjail *jails;
 	size_t n_jails, cap;
+	struct mpool pools[64];
+	size_t n_pools;
 	uint32_t next_id;
 	int sock, epfd, sigfd, http_pidfd, worker_exe;
 	pid_t http_pid;
 } m;
 
-/* epoll data: small numbers are our own fds' roles, jail ids are offset. */
+/* epoll data: small numbers are our own fds; a jail's pidfd and setup fd
+ * are EV_JAIL_BASE + 2 * id (+ 1 for the setup fd). */
 enum { EV_SOCK = 1, EV_SIG, EV_HTTP, EV_JAIL_BASE = 16 };
 
 static struct mjail *
@@ -300,10 +341,120 @@ find_jail(uint32_t id)
 	return NULL;
 }
 
+static struct mpool *
+pool_of(const char *profile)
+{
+	for (size_t i = 0; i < m.n_pools; i++)
+		if (strcmp(m.pools[i].profile, profile) == 0)
+			return &m.pools[i];
+	if (m.n_pools == ARRAY_SIZE(m.pools))
+		return &m.pools[ARRAY_SIZE(m.pools) - 1];
+	struct mpool *p = &m.pools[m.n_pools++];
+	memset(p, 0, sizeof(*p));
+	snprintf(p->profile, sizeof(p->profile), "%s", profile);
+	return p;
+}
+
+/* The pool settings of a profile: the daemon's configuration overrides
+ * the profile's. */
+static void
+pool_settings(const struct mprofile *p, uint32_t *size, uint32_t *max)
+{
+	*size = p->config.pool_size;
+	*max = p->config.pool_max;
+	for (size_t i = 0; i < m.cfg->n_pools; i++) {
+		const struct ajd_pool *o = &m.cfg->pools[i];
+		if (strcmp(o->profile, p->name) != 0)
+			continue;
+		if (o->has_size)
+			*size = o->size;
+		if (o->has_max)
+			*max = o->max;
+	}
+	if (*max && *size > *max)
+		*size = *max;
+}
+
+static void
+count(const char *profile, unsigned *warm, unsigned *building, unsigned *live)
+{
+	*warm = *building = *live = 0;
+	for (size_t i = 0; i < m.n_jails; i++) {
+		const struct mjail *mj = &m.jails[i];
+		if (strcmp(mj->profile, profile) != 0)
+			continue;
+		(*live)++;
+		if (mj->state == MJ_WARM)
+			(*warm)++;
+		else if (mj->state == MJ_BUILDING && !mj->waiting)
+			(*building)++;
+	}
+}
+
+static int
+cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+static double
+percentile_ms(const struct mpool *p, double q)
+{
+	uint64_t v[ARRAY_SIZE(p->lat)];
+	unsigned n = p->nlat < ARRAY_SIZE(p->lat) ? p->nlat : ARRAY_SIZE(p->lat);
+
+	if (!n)
+		return 0;
+	memcpy(v, p->lat, n * sizeof(v[0]));
+	qsort(v, n, sizeof(v[0]), cmp_u64);
+	size_t k = (size_t)(q * (n - 1) + 0.5);
+	return (double)v[k] / 1000.0;
+}
+
+/* The pools' state, told to the HTTP process whenever it changes: it
+ * serves GET /v1/pools and /metrics from it. */
+static void
+push_pools(void)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < m.profiles->n; i++) {
+		const struct mprofile *pr = &m.profiles->v[i];
+		uint32_t size, max;
+		unsigned warm, building, live;
+		pool_settings(pr, &size, &max);
+		count(pr->name, &warm, &building, &live);
+		struct mpool *p = pool_of(pr->name);
+		json_array_append_new(
+			a, json_pack("{s:s,s:i,s:i,s:i,s:i,s:i,s:I,s:I,s:I,s:f,s:f}", "profile",
+				     pr->name, "size", (int)size, "max", (int)max, "ready", (int)warm,
+				     "building", (int)building, "live", (int)live, "claims",
+				     (json_int_t)p->claims, "misses", (json_int_t)p->misses,
+				     "build_failures", (json_int_t)p->failures,
+				     "refill_p50_ms", percentile_ms(p, 0.5), "refill_p99_ms",
+				     percentile_ms(p, 0.99)));
+	}
+	char *json = json_dumps(a, JSON_COMPACT | JSON_REAL_PRECISION(6));
+	json_decref(a);
+	if (!json)
+		return;
+	struct priv_hdr h = {.type = PRIV_POOLS};
+	struct iovec iov[2] = {{&h, sizeof(h)}, {json, strlen(json)}};
+	struct msghdr mh = {.msg_iov = iov, .msg_iovlen = 2};
+	if (strlen(json) < PRIV_MAX_MSG - sizeof(h))
+		sendmsg(m.sock, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+	free(json);
+}
+
 static void
 drop_jail(struct mjail *mj)
 {
 	epoll_ctl(m.epfd, EPOLL_CTL_DEL, jail_pidfd(mj->j), NULL);
+	if (jail_setup_fd(mj->j) >= 0)
+		epoll_ctl(m.epfd, EPOLL_CTL_DEL, jail_setup_fd(mj->j), NULL);
+	if (mj->sock >= 0)
+		close(mj->sock);
 	jail_free(mj->j); /* kills, reaps, removes the cgroup, frees the lease */
 	*mj = m.jails[--m.n_jails];
 }
@@ -342,13 +493,186 @@ send_reply(uint32_t seq, int err, const char *msg, uint32_t jail_id, uint32_t ho
 		log_event(LOG_ERROR, "privsep.send", "error", strerror(errno), NULL);
 }
 
+/* A jail goes to a session: the worker's socket to the HTTP process. */
+static void
+hand_over(struct mjail *mj, uint32_t seq)
+{
+	char num[16], uid[16];
+
+	mj->state = MJ_SESSION;
+	mj->waiting = false;
+	snprintf(num, sizeof(num), "%u", mj->id);
+	snprintf(uid, sizeof(uid), "%u", jail_host_uid(mj->j));
+	log_event(LOG_INFO, "jail.create", "jail", num, "profile", mj->profile, "host_uid", uid,
+		  NULL);
+	send_reply(seq, 0, NULL, mj->id, jail_host_uid(mj->j), jail_pid(mj->j), mj->sock, NULL, 0);
+	close(mj->sock);
+	mj->sock = -1;
+}
+
+static void
+log_notices(const char *profile, const char *notes)
+{
+	/* Notices (a limit the host cannot enforce, stale cgroups removed)
+	 * describe the host and the profile: once per profile is enough. */
+	static char noticed[64][72];
+	static size_t n_noticed;
+
+	for (size_t i = 0; i < n_noticed; i++)
+		if (strcmp(noticed[i], profile) == 0)
+			return;
+	if (!notes || n_noticed == ARRAY_SIZE(noticed))
+		return;
+	snprintf(noticed[n_noticed++], sizeof(noticed[0]), "%s", profile);
+	for (const char *p = notes; *p;) {
+		size_t n = strcspn(p, "\n");
+		char line[1024];
+		snprintf(line, sizeof(line), "%.*s", (int)(n < sizeof(line) ? n : sizeof(line) - 1), p);
+		if (n)
+			log_event(LOG_WARN, "jail.notice", "profile", profile, "notice", line, NULL);
+		p += n + (p[n] == '\n');
+	}
+}
+
+/* Start building a jail of profile p; the build continues on its setup fd.
+ * With narrow, the limits are a session's narrower ones (a cold start). */
+static struct mjail *
+build(const struct mprofile *p, const struct jail_cgroup_limits *narrow, struct jail_error *e)
+{
+	if (m.n_jails == m.cap) {
+		size_t cap = m.cap ? m.cap * 2 : 64;
+		struct mjail *v = realloc(m.jails, cap * sizeof(*v));
+		if (!v) {
+			jerr(e, ENOMEM, "jail table");
+			return NULL;
+		}
+		m.jails = v;
+		m.cap = cap;
+	}
+	struct jail_config c = p->config; /* shallow: only scalars change */
+	if (narrow) {
+		if (narrow->memory_max)
+			c.cgroup.memory_max = narrow->memory_max;
+		if (narrow->pids_max)
+			c.cgroup.pids_max = narrow->pids_max;
+		if (narrow->cpu_ms_per_sec)
+			c.cgroup.cpu_ms_per_sec = narrow->cpu_ms_per_sec;
+	}
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+		jerr(e, errno, "socketpair");
+		return NULL;
+	}
+	struct jail_worker w = {
+		.exe_fd = m.worker_exe,
+		.sock_fd = sv[1],
+		.log_fd = STDERR_FILENO,
+		.worker_filter = p->worker_filter,
+	};
+	struct jail *j = NULL;
+	uint64_t t0 = now_us();
+	int r = jail_start_worker_async(&c, p->filter, &w, &j, e);
+	close(sv[1]);
+	if (r < 0) {
+		close(sv[0]);
+		return NULL;
+	}
+	log_notices(p->name, jail_notices(j));
+	struct mjail *mj = &m.jails[m.n_jails++];
+	*mj = (struct mjail){.id = ++m.next_id,
+			     .j = j,
+			     .state = MJ_BUILDING,
+			     .sock = sv[0],
+			     .fingerprint = p->fingerprint,
+			     .t_start = t0};
+	snprintf(mj->profile, sizeof(mj->profile), "%s", p->name);
+	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = EV_JAIL_BASE + 2 * (uint64_t)mj->id};
+	epoll_ctl(m.epfd, EPOLL_CTL_ADD, jail_pidfd(j), &ev);
+	ev.data.u64++;
+	epoll_ctl(m.epfd, EPOLL_CTL_ADD, jail_setup_fd(j), &ev);
+	return mj;
+}
+
+/* Bring every pool (or one profile's) up to its size. */
+static void
+refill(const char *only)
+{
+	bool changed = false;
+
+	for (size_t i = 0; i < m.profiles->n; i++) {
+		const struct mprofile *pr = &m.profiles->v[i];
+		uint32_t size, max;
+		unsigned warm, building, live;
+		if (only && strcmp(pr->name, only) != 0)
+			continue;
+		pool_settings(pr, &size, &max);
+		struct mpool *p = pool_of(pr->name);
+		count(pr->name, &warm, &building, &live);
+		/* Builds that keep failing (a broken profile, a host out of
+		 * ids) are not retried in a loop: the next claim or reload
+		 * tries again. */
+		while (p->failing < 3 && warm + building < size && (!max || live < max) &&
+		       m.n_jails < m.cfg->limits.max_sessions) {
+			struct jail_error e = {0};
+			if (!build(pr, NULL, &e)) {
+				p->failures++;
+				p->failing++;
+				log_event(LOG_ERROR, "pool.build", "profile", pr->name, "error", e.msg,
+					  NULL);
+				break;
+			}
+			building++;
+			live++;
+			changed = true;
+		}
+	}
+	if (changed)
+		push_pools();
+}
+
+/* A build made progress (its setup fd is readable). */
+static void
+on_setup(struct mjail *mj)
+{
+	struct jail_error e = {0};
+	int fd = jail_setup_fd(mj->j);
+
+	if (mj->state != MJ_BUILDING || fd < 0)
+		return;
+	int r = jail_setup_continue(mj->j, &e);
+	if (r == -EAGAIN)
+		return;
+	/* Built or failed: the setup fd (still open, at its end) is no
+	 * longer ours to watch. */
+	epoll_ctl(m.epfd, EPOLL_CTL_DEL, fd, NULL);
+	struct mpool *p = pool_of(mj->profile);
+	if (r < 0) {
+		p->failures++;
+		p->failing++;
+		log_event(LOG_ERROR, "jail.build", "profile", mj->profile, "error", e.msg, NULL);
+		if (mj->waiting)
+			send_reply(mj->seq, -r, e.msg, 0, 0, 0, -1, NULL, 0);
+		drop_jail(mj);
+		push_pools();
+		return;
+	}
+	p->failing = 0;
+	p->builds++;
+	p->lat[p->nlat++ % ARRAY_SIZE(p->lat)] = now_us() - mj->t_start;
+	if (mj->waiting) {
+		hand_over(mj, mj->seq);
+	} else {
+		mj->state = MJ_WARM;
+	}
+	push_pools();
+}
+
 /* PRIV_CREATE: see privsep.h for why this is safe to grant. */
 static void
-handle_create(const struct priv_create *req, const char *env, size_t env_len)
+handle_create(const struct priv_create *req)
 {
 	char name[sizeof(req->profile)];
 	struct jail_error e = {0};
-	char num[16];
 
 	memcpy(name, req->profile, sizeof(name));
 	name[sizeof(name) - 1] = '\0';
@@ -358,107 +682,64 @@ handle_create(const struct priv_create *req, const char *env, size_t env_len)
 		send_reply(req->h.seq, ENOENT, e.msg, 0, 0, 0, -1, NULL, 0);
 		return;
 	}
-	if (m.n_jails >= m.cfg->limits.max_sessions) {
-		send_reply(req->h.seq, EAGAIN, "the host's limit of live jails is reached", 0, 0, 0,
-			   -1, NULL, 0);
-		return;
-	}
-	/* A shallow copy of the profile's config: the limits only narrow, the
-	 * environment is the profile's plus the request's (validated). */
-	struct jail_config c = p->config;
+	/* The limits only narrow the profile's. */
 	const struct jail_cgroup_limits *pl = &p->config.cgroup;
+	struct jail_cgroup_limits narrow = {0};
 #define NARROW(field)                                                                              \
-	if (req->field && (!pl->field || req->field < pl->field))                                  \
-		c.cgroup.field = req->field;
+	if (req->field && (!pl->field || req->field < pl->field))                                 \
+		narrow.field = req->field;
 	NARROW(memory_max);
 	NARROW(pids_max);
 	NARROW(cpu_ms_per_sec);
 #undef NARROW
-	char *envv[JAIL_MAX_ENV + PRIV_MAX_ENV + 1];
-	size_t n = 0;
-	for (size_t i = 0; i < p->config.n_env && n < JAIL_MAX_ENV; i++)
-		envv[n++] = p->config.env[i];
-	const char *s = env;
-	for (uint32_t i = 0; i < req->n_env && i < PRIV_MAX_ENV; i++) {
-		size_t l = strnlen(s, env_len - (size_t)(s - env));
-		if ((size_t)(s - env) + l >= env_len || !strchr(s, '=') || s[0] == '=') {
-			send_reply(req->h.seq, EINVAL, "malformed environment", 0, 0, 0, -1, NULL,
-				   0);
-			return;
-		}
-		envv[n++] = (char *)s;
-		s += l + 1;
-	}
-	envv[n] = NULL;
-	c.env = envv;
-	c.n_env = n;
+	uint32_t size, max;
+	unsigned warm, building, live;
+	pool_settings(p, &size, &max);
+	count(name, &warm, &building, &live);
+	struct mpool *pool = pool_of(name);
 
-	int sv[2];
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
-		send_reply(req->h.seq, errno, "socketpair", 0, 0, 0, -1, NULL, 0);
+	/* A warm jail, if it can take the session's limits. */
+	for (size_t i = 0; warm && i < m.n_jails; i++) {
+		struct mjail *mj = &m.jails[i];
+		if (mj->state != MJ_WARM || strcmp(mj->profile, name) != 0)
+			continue;
+		if (jail_narrow_limits(mj->j, &narrow, &e) < 0)
+			break; /* this host cannot: a cold jail gets rlimits instead */
+		pool->claims++;
+		hand_over(mj, req->h.seq);
+		refill(name);
+		push_pools();
 		return;
 	}
-	struct jail_worker w = {
-		.exe_fd = m.worker_exe,
-		.sock_fd = sv[1],
-		.log_fd = STDERR_FILENO,
-		.worker_filter = p->worker_filter,
-	};
-	struct jail *j = NULL;
-	int r = jail_start_worker(&c, p->filter, &w, &j, &e);
-	close(sv[1]);
-	if (r < 0) {
-		close(sv[0]);
+	if ((max && live >= max) || m.n_jails >= m.cfg->limits.max_sessions) {
+		send_reply(req->h.seq, EAGAIN,
+			   max && live >= max ? "the profile's limit of live jails is reached"
+					      : "the host's limit of live jails is reached",
+			   0, 0, 0, -1, NULL, 0);
+		return;
+	}
+	if (size)
+		pool->misses++;
+	pool->failing = 0; /* a claim is the moment to try building again */
+	struct mjail *mj = build(p, &narrow, &e);
+	if (!mj) {
 		log_event(LOG_ERROR, "jail.create", "profile", name, "error", e.msg, NULL);
-		send_reply(req->h.seq, -r, e.msg, 0, 0, 0, -1, NULL, 0);
+		send_reply(req->h.seq, -e.err ? -e.err : EIO, e.msg, 0, 0, 0, -1, NULL, 0);
 		return;
 	}
-	if (m.n_jails == m.cap) {
-		size_t cap = m.cap ? m.cap * 2 : 64;
-		struct mjail *v = realloc(m.jails, cap * sizeof(*v));
-		if (!v) {
-			close(sv[0]);
-			jail_free(j);
-			send_reply(req->h.seq, ENOMEM, "out of memory", 0, 0, 0, -1, NULL, 0);
-			return;
-		}
-		m.jails = v;
-		m.cap = cap;
-	}
-	/* Notices (a limit the host cannot enforce, ...) describe the host and
-	 * the profile: once per profile is enough. */
-	static char noticed[64][72];
-	static size_t n_noticed;
-	const char *notes = jail_notices(j);
-	bool seen = false;
-	for (size_t i = 0; i < n_noticed; i++)
-		seen |= strcmp(noticed[i], name) == 0;
-	if (notes && !seen && n_noticed < ARRAY_SIZE(noticed)) {
-		snprintf(noticed[n_noticed++], sizeof(noticed[0]), "%s", name);
-		char line[1024];
-		snprintf(line, sizeof(line), "%.*s", (int)strcspn(notes, "\n"), notes);
-		log_event(LOG_WARN, "jail.notice", "profile", name, "notice", line, NULL);
-	}
-	uint32_t id = ++m.next_id;
-	m.jails[m.n_jails++] = (struct mjail){.id = id, .j = j};
-	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = EV_JAIL_BASE + (uint64_t)id};
-	epoll_ctl(m.epfd, EPOLL_CTL_ADD, jail_pidfd(j), &ev);
-	snprintf(num, sizeof(num), "%u", id);
-	char uid[16];
-	snprintf(uid, sizeof(uid), "%u", jail_host_uid(j));
-	log_event(LOG_INFO, "jail.create", "jail", num, "profile", name, "host_uid", uid, NULL);
-	send_reply(req->h.seq, 0, NULL, id, jail_host_uid(j), jail_pid(j), sv[0], NULL, 0);
-	close(sv[0]);
+	mj->waiting = true;
+	mj->seq = req->h.seq;
+	refill(name);
 }
 
-/* PRIV_DESTROY: only jails this monitor made, by the id it gave. */
+/* PRIV_DESTROY: only jails this monitor made and gave to a session. */
 static void
 handle_destroy(const struct priv_destroy *req)
 {
 	struct mjail *mj = find_jail(req->jail_id);
 	char num[16];
 
-	if (!mj) {
+	if (!mj || mj->state != MJ_SESSION) {
 		send_reply(req->h.seq, ENOENT, "no such jail", 0, 0, 0, -1, NULL, 0);
 		return;
 	}
@@ -466,6 +747,7 @@ handle_destroy(const struct priv_destroy *req)
 	drop_jail(mj);
 	log_event(LOG_INFO, "jail.destroy", "jail", num, NULL);
 	send_reply(req->h.seq, 0, NULL, req->jail_id, 0, 0, -1, NULL, 0);
+	push_pools();
 }
 
 static void
@@ -497,21 +779,21 @@ on_request(void)
 		return -EPROTO;
 	const struct priv_hdr *h = (const void *)buf;
 	switch (h->type) {
-	case PRIV_CREATE: {
-		const struct priv_create *c = (const void *)buf;
-		if ((size_t)n < sizeof(*c) || c->env_bytes != (size_t)n - sizeof(*c) ||
-		    c->n_env > PRIV_MAX_ENV || c->env_bytes > PRIV_MAX_ENV_BYTES)
+	case PRIV_CREATE:
+		if ((size_t)n != sizeof(struct priv_create))
 			return -EPROTO;
-		handle_create(c, buf + sizeof(*c), c->env_bytes);
+		handle_create((const void *)buf);
 		return 0;
-	}
 	case PRIV_DESTROY:
 		if ((size_t)n != sizeof(struct priv_destroy))
 			return -EPROTO;
 		handle_destroy((const void *)buf);
 		return 0;
-	case PRIV_PROFILES: handle_profiles(h); return 0;
-	default: return -EPROTO;
+	case PRIV_PROFILES:
+		handle_profiles(h);
+		return 0;
+	default:
+		return -EPROTO;
 	}
 }
 
@@ -527,16 +809,28 @@ on_jail_exit(uint32_t id)
 		return;
 	snprintf(num, sizeof(num), "%u", id);
 	snprintf(code, sizeof(code), "%d", jail_result_exit_status(&res));
-	log_event(LOG_WARN, "jail.exit", "jail", num, "termination",
-		  jail_termination_name(res.termination), "status", code, NULL);
-	struct priv_exited ex = {
-		.h = {.type = PRIV_EXITED},
-		.jail_id = id,
-		.exit_code = res.exit_code,
-		.signal = res.signal,
-	};
-	send(m.sock, &ex, sizeof(ex), MSG_NOSIGNAL);
+	enum mj_state state = mj->state;
+	char profile[72];
+	snprintf(profile, sizeof(profile), "%s", mj->profile);
+	log_event(LOG_WARN, state == MJ_SESSION ? "jail.exit" : "pool.jail_exit", "jail", num,
+		  "profile", profile, "termination", jail_termination_name(res.termination),
+		  "status", code, NULL);
+	if (state == MJ_SESSION) {
+		struct priv_exited ex = {
+			.h = {.type = PRIV_EXITED},
+			.jail_id = id,
+			.exit_code = res.exit_code,
+			.signal = res.signal,
+		};
+		send(m.sock, &ex, sizeof(ex), MSG_NOSIGNAL);
+	} else if (mj->waiting) {
+		send_reply(mj->seq, EIO, "the jail ended while it was being built", 0, 0, 0, -1, NULL,
+			   0);
+	}
 	drop_jail(mj);
+	/* A warm jail that died is replaced. */
+	refill(profile);
+	push_pools();
 }
 
 static void
@@ -549,15 +843,30 @@ reload_profiles(void)
 		log_event(LOG_ERROR, "profiles.reload", "error", e.msg, NULL);
 		return;
 	}
-	/* Live jails keep what they started with: they hold no reference to
-	 * the profile they were made from. */
+	/* Sessions keep what they started with (a jail holds no reference to
+	 * its profile); warm jails of a profile that changed or went away are
+	 * replaced. */
+	for (size_t i = 0; i < m.n_jails;) {
+		struct mjail *mj = &m.jails[i];
+		const struct mprofile *p = mprofiles_find(&fresh, mj->profile);
+		if (mj->state != MJ_SESSION && !mj->waiting &&
+		    (!p || p->fingerprint != mj->fingerprint)) {
+			drop_jail(mj);
+			continue;
+		}
+		i++;
+	}
 	mprofiles_free(m.profiles);
 	*m.profiles = fresh;
+	for (size_t i = 0; i < m.n_pools; i++)
+		m.pools[i].failing = 0;
 	char n[16];
 	snprintf(n, sizeof(n), "%zu", fresh.n);
 	log_event(LOG_INFO, "profiles.reload", "profiles", n, NULL);
 	struct priv_hdr h = {.type = PRIV_RELOADED};
 	send(m.sock, &h, sizeof(h), MSG_NOSIGNAL);
+	refill(NULL);
+	push_pools();
 }
 
 static void
@@ -583,8 +892,8 @@ shutdown_all(void)
 }
 
 int
-monitor_run(const struct ajd_config *cfg, struct mprofiles *profiles, int priv_sock, pid_t http_pid,
-	    int worker_exe, const char *profiles_dir)
+monitor_run(const struct ajd_config *cfg, struct mprofiles *profiles, int priv_sock,
+	    pid_t http_pid, int worker_exe, const char *profiles_dir)
 {
 	sigset_t set;
 	int rc = 0;
@@ -609,6 +918,8 @@ monitor_run(const struct ajd_config *cfg, struct mprofiles *profiles, int priv_s
 	epoll_ctl(m.epfd, EPOLL_CTL_ADD, m.sigfd, &ev);
 	ev.data.u64 = EV_HTTP;
 	epoll_ctl(m.epfd, EPOLL_CTL_ADD, m.http_pidfd, &ev);
+	refill(NULL);
+	push_pools();
 
 	for (;;) {
 		struct epoll_event evs[64];
@@ -617,41 +928,51 @@ monitor_run(const struct ajd_config *cfg, struct mprofiles *profiles, int priv_s
 			rc = 1;
 			break;
 		}
-		for (int i = 0; i < n; i++) {
-			uint64_t what = evs[i].data.u64;
-			if (what == EV_SOCK) {
-				int r = on_request();
-				if (r < 0) {
-					log_event(LOG_ERROR, "privsep", "error",
-						  r == -EPIPE ? "the HTTP process closed its "
-								"socket"
-							      : "malformed request",
-						  NULL);
+		/* Requests first: a claim must not wait behind builds. */
+		for (int pass = 0; pass < 2; pass++)
+			for (int i = 0; i < n; i++) {
+				uint64_t what = evs[i].data.u64;
+				if ((what == EV_SOCK) != (pass == 0))
+					continue;
+				if (what == EV_SOCK) {
+					int r = on_request();
+					if (r < 0) {
+						log_event(LOG_ERROR, "privsep", "error",
+							  r == -EPIPE ? "the HTTP process closed its socket"
+								      : "malformed request",
+							  NULL);
+						shutdown_all();
+						return 1;
+					}
+				} else if (what == EV_SIG) {
+					struct signalfd_siginfo si;
+					while (read(m.sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+						if (si.ssi_signo == SIGHUP) {
+							reload_profiles();
+							continue;
+						}
+						shutdown_all();
+						return 0;
+					}
+				} else if (what == EV_HTTP) {
+					log_event(LOG_ERROR, "http.exit", "error",
+						  "the HTTP process ended; stopping", NULL);
+					m.http_pidfd = -1;
+					siginfo_t si;
+					waitid(P_PID, (id_t)m.http_pid, &si, WEXITED | WNOHANG);
 					shutdown_all();
 					return 1;
-				}
-			} else if (what == EV_SIG) {
-				struct signalfd_siginfo si;
-				while (read(m.sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-					if (si.ssi_signo == SIGHUP) {
-						reload_profiles();
+				} else {
+					uint64_t k = what - EV_JAIL_BASE;
+					struct mjail *mj = find_jail((uint32_t)(k / 2));
+					if (!mj)
 						continue;
-					}
-					shutdown_all();
-					return 0;
+					if (k % 2)
+						on_setup(mj);
+					else
+						on_jail_exit(mj->id);
 				}
-			} else if (what == EV_HTTP) {
-				log_event(LOG_ERROR, "http.exit", "error",
-					  "the HTTP process ended; stopping", NULL);
-				m.http_pidfd = -1;
-				siginfo_t si;
-				waitid(P_PID, (id_t)m.http_pid, &si, WEXITED | WNOHANG);
-				shutdown_all();
-				return 1;
-			} else {
-				on_jail_exit((uint32_t)(what - EV_JAIL_BASE));
 			}
-		}
 	}
 	shutdown_all();
 	return rc;

@@ -14,6 +14,7 @@ struct mprofile {
 	char origin[256]; /* file it came from, or builtin:NAME */
 	struct jail_config config;
 	uint64_t exec_timeout_max_ms; /* the profile's time limit: the cap of an exec's timeout */
+	uint64_t fingerprint;	      /* of the profile's text: warm jails of a changed one go */
 	struct jail_filter *filter;   /* for commands */
 	struct jail_filter *worker_filter; /* for the worker: the profile's plus its own needs */
 };

@@ -8,14 +8,15 @@
  * each is safe to grant to a process that may have been compromised through
  * its HTTP parser:
  *
- *   PRIV_CREATE   makes a jail from a profile the administrator installed,
- *                 by name. The request can only narrow the profile's limits
- *                 (the monitor clamps each to the profile's), add
- *                 environment variables (validated: NAME=value, bounded,
- *                 count capped) and nothing else: no mounts, no ids, no
- *                 namespaces, no seccomp changes. Live jails are capped.
- *                 The reply hands over one end of the new worker's socket:
- *                 the HTTP process reaches that jail's worker and no more.
+ *   PRIV_CREATE   gives a jail of a profile the administrator installed,
+ *                 by name: a warm one from the profile's pool, or one built
+ *                 for the request. The request can only narrow the
+ *                 profile's limits (the monitor clamps each to the
+ *                 profile's) and nothing else: no mounts, no ids, no
+ *                 namespaces, no environment, no seccomp changes. Live
+ *                 jails are capped. The reply hands over one end of the
+ *                 worker's socket: the HTTP process reaches that jail's
+ *                 worker and no more.
  *   PRIV_DESTROY  ends a jail this monitor made, by the id it gave out; an
  *                 unknown id is an error. Ending a jail is never a gain.
  *   PRIV_PROFILES returns the profiles' public description (names, limits,
@@ -24,16 +25,14 @@
  *
  * The monitor tells the HTTP process, unasked: PRIV_EXITED when a jail's
  * worker died (the session is over), PRIV_RELOADED after SIGHUP reloaded
- * the profiles.
+ * the profiles, PRIV_POOLS whenever the warm pools changed.
  */
 #ifndef AGENTJAIL_PRIVSEP_H
 #define AGENTJAIL_PRIVSEP_H
 
 #include <stdint.h>
 
-#define PRIV_MAX_MSG	   (256u << 10)
-#define PRIV_MAX_ENV	   64
-#define PRIV_MAX_ENV_BYTES (64u << 10)
+#define PRIV_MAX_MSG (256u << 10)
 
 enum priv_type {
 	PRIV_CREATE = 1,
@@ -42,6 +41,7 @@ enum priv_type {
 	PRIV_REPLY = 100, /* to a request: struct priv_reply (+ an fd for CREATE) */
 	PRIV_EXITED,	  /* struct priv_exited */
 	PRIV_RELOADED,	  /* struct priv_hdr */
+	PRIV_POOLS,	  /* struct priv_hdr + JSON: the warm pools' state */
 };
 
 struct priv_hdr {
@@ -49,15 +49,12 @@ struct priv_hdr {
 	uint32_t seq; /* chosen by the HTTP process; echoed in PRIV_REPLY */
 };
 
-/* Followed by env_bytes bytes: n_env NUL-terminated "NAME=value" strings. */
 struct priv_create {
 	struct priv_hdr h;
 	char profile[72];	 /* NUL-terminated name */
 	uint64_t memory_max;	 /* 0: the profile's; otherwise at most it */
 	uint64_t pids_max;	 /* likewise */
 	uint32_t cpu_ms_per_sec; /* likewise */
-	uint32_t n_env;
-	uint32_t env_bytes;
 	uint32_t reserved;
 };
 

@@ -190,6 +190,7 @@ session_free(struct session *s)
 	buf_free(&s->in);
 	buf_free(&s->out);
 	json_decref(s->metadata);
+	json_decref(s->env);
 	free(s);
 }
 
