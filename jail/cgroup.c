@@ -651,7 +651,8 @@ const struct cgroup_ops cgroup_v2_ops = {
 };
 
 int
-cgroup_sweep(bool (*live)(uint32_t id, void *arg), void *arg)
+cgroup_sweep(bool (*live)(uint32_t id, void *arg), void *arg,
+	     void (*removed)(const char *path, void *arg))
 {
 	probe();
 	if (host.ops != &cgroup_v2_ops)
@@ -670,8 +671,11 @@ cgroup_sweep(bool (*live)(uint32_t id, void *arg), void *arg)
 		struct cgroup cg = CGROUP_NONE;
 		snprintf(cg.path, sizeof(cg.path), "%.2100s/%.64s", host.base, de->d_name);
 		cg.dirfd = open(cg.path, O_PATH | O_DIRECTORY | O_CLOEXEC);
-		if (cg.dirfd >= 0 && v2_destroy(&cg, NULL) == 0)
+		if (cg.dirfd >= 0 && v2_destroy(&cg, NULL) == 0) {
 			n++;
+			if (removed)
+				removed(cg.path, arg);
+		}
 	}
 	if (d)
 		closedir(d);

@@ -39,8 +39,10 @@ struct cgroup_ops {
 
 /* Remove the cgroups of jails that are gone without removing theirs (their
  * program was killed): every "jail-N" under the base whose id live() says
- * is no longer leased. Returns how many were removed. */
-int cgroup_sweep(bool (*live)(uint32_t id, void *arg), void *arg);
+ * is no longer leased, killing what still runs in it. removed(), if given,
+ * hears each one's path. Returns how many were removed. */
+int cgroup_sweep(bool (*live)(uint32_t id, void *arg), void *arg,
+		 void (*removed)(const char *path, void *arg));
 
 /* The backend for this host (discovered on first use). */
 const struct cgroup_ops *cgroup_backend(void);

@@ -181,6 +181,9 @@ struct jail_config {
 	/* agentjaild only: jails of this profile kept ready (warm pool), and
 	 * the most that may live at once (0: no cap but the daemon's). */
 	uint32_t pool_size, pool_max;
+	/* agentjaild only: a session's idle timeout and lifetime, seconds
+	 * (0: the daemon's); both the default and the most a session may ask. */
+	uint32_t session_idle_s, session_lifetime_s;
 };
 
 /* Defaults. */
@@ -391,6 +394,15 @@ JAIL_API int jail_filter_memfd(const struct jail_filter *f, struct jail_error *e
  * the cgroup when the command exits. Notices go to notice_fd (-1: none). */
 JAIL_API int jail_exec(const struct jail_config *c, const struct jail_filter *f, int notice_fd,
 		       struct jail_error *e);
+
+/* Remove what jails that ended without cleaning up left behind (their
+ * supervisor was killed): every cgroup of a jail whose host uid is no longer
+ * leased in any of the ledgers in runtime_dirs (and the default one), after
+ * killing anything still in it. removed() hears each cgroup's path. Returns
+ * how many were removed. A jail build does this once per process anyway;
+ * a daemon calls it at start to report it. */
+JAIL_API int jail_sweep_stale(const char *const *runtime_dirs, size_t n,
+			      void (*removed)(const char *cgroup, void *arg), void *arg);
 
 /* Non-fatal notices gathered while building (e.g. a limit clamped), one per
  * line, for the front end to print; NULL if none. */

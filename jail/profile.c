@@ -81,6 +81,29 @@ profile_pool_count(struct json_ctx *x, json_t *v, void *obj, int off)
 	return r;
 }
 
+/* A session's idle timeout (up to a week) or lifetime (up to 30 days). */
+static int
+profile_idle_s(struct json_ctx *x, json_t *v, void *obj, int off)
+{
+	uint64_t n;
+	int r = json_read_uint(x, v, 1, 604800, &n);
+
+	if (r == 0)
+		*CONFIG_FIELD(obj, uint32_t, off) = (uint32_t)n;
+	return r;
+}
+
+static int
+profile_lifetime_s(struct json_ctx *x, json_t *v, void *obj, int off)
+{
+	uint64_t n;
+	int r = json_read_uint(x, v, 1, 2592000, &n);
+
+	if (r == 0)
+		*CONFIG_FIELD(obj, uint32_t, off) = (uint32_t)n;
+	return r;
+}
+
 static int
 profile_path(struct json_ctx *x, json_t *v, void *obj, int off)
 {
@@ -747,6 +770,10 @@ static const struct json_field profile_pool_fields[] = {
 	{"size", profile_pool_count, CFG(pool_size), NULL},
 	{"max", profile_pool_count, CFG(pool_max), NULL},
 };
+static const struct json_field profile_session_fields[] = {
+	{"idle_timeout_s", profile_idle_s, CFG(session_idle_s), NULL},
+	{"max_lifetime_s", profile_lifetime_s, CFG(session_lifetime_s), NULL},
+};
 static const struct json_field profile_namespaces_fields[] = {
 	{"user", profile_namespace, JAIL_NS_USER, NULL},
 	{"pid", profile_namespace, JAIL_NS_PID, NULL},
@@ -806,6 +833,7 @@ static const struct json_field profile_fields[] = {
 	{"limits", NULL, 0, TABLE(profile_limits_fields)},
 	{"seccomp", profile_seccomp, 0, NULL},
 	{"pool", NULL, 0, TABLE(profile_pool_fields)},
+	{"session", NULL, 0, TABLE(profile_session_fields)},
 };
 static const struct json_table profile_table = {profile_fields, ARRAY_SIZE(profile_fields)};
 

@@ -285,23 +285,56 @@ enforce_limits(const struct jail_config *c, struct jail_rlimit *rl, struct jail 
 	return 0;
 }
 
+struct sweep {
+	const char *const *dirs;
+	size_t n;
+	void (*removed)(const char *cgroup, void *arg);
+	void *arg;
+};
+
+/* A jail is live while its host uid is leased in one of the ledgers. */
 static bool
-lease_live(uint32_t id, void *rt)
+lease_live(uint32_t id, void *arg)
 {
-	return uidalloc_in_use(rt, id);
+	const struct sweep *s = arg;
+
+	if (uidalloc_in_use(JAIL_DEFAULT_RUNTIME_DIR, id))
+		return true;
+	for (size_t i = 0; i < s->n; i++)
+		if (s->dirs[i] && uidalloc_in_use(s->dirs[i], id))
+			return true;
+	return false;
+}
+
+static void
+swept_one(const char *path, void *arg)
+{
+	const struct sweep *s = arg;
+
+	if (s->removed)
+		s->removed(path, s->arg);
+}
+
+static bool swept;
+
+int
+jail_sweep_stale(const char *const *runtime_dirs, size_t n,
+		 void (*removed)(const char *cgroup, void *arg), void *arg)
+{
+	struct sweep s = {runtime_dirs, n, removed, arg};
+
+	swept = true;
+	return cgroup_sweep(lease_live, &s, swept_one);
 }
 
 /* Once per process: the cgroups of jails whose program was killed before it
- * could remove them (the lease went with it, so nothing of theirs runs). */
+ * could remove them (the lease went with it). */
 static void
 sweep_once(const char *rt, struct jail *j)
 {
-	static bool swept;
-
 	if (swept)
 		return;
-	swept = true;
-	int n = cgroup_sweep(lease_live, (void *)rt);
+	int n = jail_sweep_stale(&rt, 1, NULL, NULL);
 	if (n > 0)
 		notice(j, "removed %d cgroup%s left by jails that ended without removing them", n,
 		       n == 1 ? "" : "s");

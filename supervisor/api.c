@@ -31,6 +31,7 @@ enum route {
 	R_HEALTH,
 	R_METRICS,
 	R_PROFILES,
+	R_POOLS,
 	R_SESSIONS, /* /v1/sessions */
 	R_SESSION,  /* /v1/sessions/{id} */
 	R_EXEC,	    /* /v1/sessions/{id}/exec */
@@ -69,7 +70,8 @@ struct http_ctx {
 	enum route route;
 	char method[8];
 	char sid[32];
-	char *path; /* files: below the workspace */
+	char owner[128]; /* who asks: the tenant ("" while there is no authentication) */
+	char *path;	 /* files: below the workspace */
 	struct session *s;
 	struct buf body;
 	uint64_t body_limit;
@@ -150,6 +152,57 @@ api_session_ended(struct session *s)
 			r->s = NULL;
 }
 
+/* The warm pools, from the monitor's last report. */
+static void
+pool_metrics(FILE *f)
+{
+	static const struct {
+		const char *key, *name, *type, *help;
+	} g[] = {
+		{"size", "agentjail_pool_size", "gauge", "Warm jails a profile's pool keeps."},
+		{"ready", "agentjail_pool_ready", "gauge", "Warm jails ready to be claimed."},
+		{"building", "agentjail_pool_building", "gauge", "Warm jails being built."},
+		{"claiming", "agentjail_pool_claiming", "gauge",
+		 "Cold jails being built for a waiting session."},
+		{"live", "agentjail_pool_live", "gauge", "Jails of the profile, in any state."},
+		{"claims", "agentjail_pool_claims_total", "counter", "Sessions given a warm jail."},
+		{"misses", "agentjail_pool_misses_total", "counter",
+		 "Sessions of a pooled profile that had to wait for a cold jail."},
+		{"build_failures", "agentjail_pool_build_failures_total", "counter",
+		 "Jail builds that failed."},
+	};
+	json_t *pools = http_pools();
+	size_t i, k;
+	json_t *p;
+	json_int_t warm = 0;
+
+	for (k = 0; k < ARRAY_SIZE(g); k++) {
+		fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", g[k].name, g[k].help, g[k].name,
+			g[k].type);
+		json_array_foreach(pools, i, p)
+		fprintf(f, "%s{profile=\"%s\"} %" JSON_INTEGER_FORMAT "\n", g[k].name,
+			json_string_value(json_object_get(p, "profile")),
+			json_integer_value(json_object_get(p, g[k].key)));
+	}
+	fprintf(f, "# HELP agentjail_pool_refill_seconds Time to build a jail, recent builds.\n"
+		   "# TYPE agentjail_pool_refill_seconds gauge\n");
+	json_array_foreach(pools, i, p)
+	{
+		const char *name = json_string_value(json_object_get(p, "profile"));
+		fprintf(f,
+			"agentjail_pool_refill_seconds{profile=\"%s\",quantile=\"0.5\"} %.6f\n"
+			"agentjail_pool_refill_seconds{profile=\"%s\",quantile=\"0.99\"} %.6f\n",
+			name, json_number_value(json_object_get(p, "refill_p50_ms")) / 1000, name,
+			json_number_value(json_object_get(p, "refill_p99_ms")) / 1000);
+		warm += json_integer_value(json_object_get(p, "ready"));
+	}
+	fprintf(f,
+		"# HELP agentjail_jails Jails by state.\n# TYPE agentjail_jails gauge\n"
+		"agentjail_jails{state=\"in_use\"} %zu\nagentjail_jails{state=\"warm\"} %" JSON_INTEGER_FORMAT
+		"\n",
+		session_count(), warm);
+}
+
 char *
 api_metrics(void)
 {
@@ -201,8 +254,7 @@ api_metrics(void)
 	for (size_t i = 0; i < ARRAY_SIZE(metrics.ended) && metrics.ended[i].reason[0]; i++)
 		fprintf(f, "agentjail_sessions_ended_total{reason=\"%s\"} %" PRIu64 "\n",
 			metrics.ended[i].reason, metrics.ended[i].n);
-	fprintf(f, "# TYPE agentjail_jails gauge\nagentjail_jails{state=\"in_use\"} %zu\n",
-		session_count());
+	pool_metrics(f);
 	fclose(f);
 	return out;
 }
@@ -460,8 +512,9 @@ static json_t *
 session_json(const struct session *s)
 {
 	char c[32], e[32], i[32];
-	uint64_t idle_left = s->last_active_us + (uint64_t)s->idle_timeout_s * 1000000;
-	int64_t idle_at = s->created_at + (int64_t)((idle_left - s->created_us) / 1000000);
+	uint64_t idle_left = session_idle_deadline(s);
+	int64_t idle_at = s->idle_timeout_s ? s->created_at + (int64_t)((idle_left - s->created_us) / 1000000)
+					    : s->created_at + s->max_lifetime_s;
 	json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:i}", "id", s->id, "profile", s->profile,
 			      "state", s->state == SESSION_READY ? "ready" : "ended", "created_at",
 			      iso_time(s->created_at, c, sizeof(c)), "expires_at",
@@ -508,6 +561,16 @@ profile_limit(const json_t *p, const char *key)
 		return (uint64_t)(json_real_value(v) * 1000 + 0.5);
 	return json_is_integer(v) && json_integer_value(v) > 0 ? (uint64_t)json_integer_value(v)
 							       : 0;
+}
+
+/* A session's idle timeout or lifetime: the default and the most it may
+ * ask for, the profile's if it sets one below the daemon's. */
+static uint32_t
+lifetime_cap(const json_t *p, const char *key, uint32_t daemon)
+{
+	json_t *v = json_object_get(json_object_get(p, "session"), key);
+	json_int_t n = json_is_integer(v) ? json_integer_value(v) : 0;
+	return n > 0 && (uint64_t)n < daemon ? (uint32_t)n : daemon;
 }
 
 /* --- request bodies ------------------------------------------------------ */
@@ -744,8 +807,10 @@ session_settings(struct session *s, const json_t *p, const struct limits_req *l,
 	if (s->exec_timeout_ms > s->exec_timeout_max_ms)
 		s->exec_timeout_ms = s->exec_timeout_max_ms;
 	s->max_output_bytes = dl->max_output_bytes;
-	s->idle_timeout_s = (uint32_t)(idle ? idle : dl->idle_timeout_s);
-	s->max_lifetime_s = (uint32_t)(maxlife ? maxlife : dl->max_lifetime_s);
+	s->idle_timeout_s =
+		(uint32_t)(idle ? idle : lifetime_cap(p, "idle_timeout_s", dl->idle_timeout_s));
+	s->max_lifetime_s =
+		(uint32_t)(maxlife ? maxlife : lifetime_cap(p, "max_lifetime_s", dl->max_lifetime_s));
 }
 
 static void exec_start(struct http_ctx *r, struct session *s, json_t *req);
@@ -791,6 +856,8 @@ created(void *owner, const struct priv_reply_view *v)
 	if (md)
 		s->metadata = json_incref(md);
 	s->env = json_incref(json_object_get(r->pending_exec, "_senv"));
+	snprintf(s->owner, sizeof(s->owner), "%s", r->owner);
+	session_schedule(s);
 	metrics.sessions_created++;
 	char uid[16];
 	snprintf(uid, sizeof(uid), "%u", v->host_uid);
@@ -823,14 +890,16 @@ create_session(struct http_ctx *r, json_t *root, struct create_req *c)
 	}
 	if (check_limits(r, p, &c->limits) < 0)
 		return;
-	if (c->idle && c->idle > http_cfg->limits.idle_timeout_s) {
+	uint32_t idle_cap = lifetime_cap(p, "idle_timeout_s", http_cfg->limits.idle_timeout_s);
+	uint32_t life_cap = lifetime_cap(p, "max_lifetime_s", http_cfg->limits.max_lifetime_s);
+	if (c->idle && c->idle > idle_cap) {
 		respond_error(r, 422, "invalid_value", "idle_timeout_s %" PRIu64 ": above %u",
-			      c->idle, http_cfg->limits.idle_timeout_s);
+			      c->idle, idle_cap);
 		return;
 	}
-	if (c->maxlife && c->maxlife > http_cfg->limits.max_lifetime_s) {
+	if (c->maxlife && c->maxlife > life_cap) {
 		respond_error(r, 422, "invalid_value", "max_lifetime_s %" PRIu64 ": above %u",
-			      c->maxlife, http_cfg->limits.max_lifetime_s);
+			      c->maxlife, life_cap);
 		return;
 	}
 	if (session_count() >= http_cfg->limits.max_sessions) {
@@ -1865,6 +1934,8 @@ route(struct http_ctx *r, const char *url)
 		r->route = R_METRICS;
 	else if (strcmp(url, "/v1/profiles") == 0)
 		r->route = R_PROFILES;
+	else if (strcmp(url, "/v1/pools") == 0)
+		r->route = R_POOLS;
 	else if (strcmp(url, "/v1/run") == 0)
 		r->route = R_RUN;
 	else if (strcmp(url, "/v1/sessions") == 0 || strcmp(url, "/v1/sessions/") == 0)
@@ -1895,7 +1966,8 @@ allowed(enum route rt)
 	switch (rt) {
 	case R_HEALTH:
 	case R_METRICS:
-	case R_PROFILES: return "GET, HEAD";
+	case R_PROFILES:
+	case R_POOLS: return "GET, HEAD";
 	case R_SESSIONS: return "GET, POST";
 	case R_SESSION: return "GET, DELETE";
 	case R_EXEC:
@@ -1938,6 +2010,14 @@ early(struct http_ctx *r)
 	}
 	if (r->sid[0]) {
 		r->s = session_find(r->sid);
+		if (r->s && strcmp(r->s->owner, r->owner) != 0)
+			r->s = NULL; /* someone else's: as if there were none */
+		if (!r->s && session_was_reaped(r->sid, r->owner)) {
+			respond_error(r, 404, "session_expired",
+				      "session '%.32s' was ended by the reaper (idle or too old)",
+				      r->sid);
+			return;
+		}
 		if (!r->s) {
 			respond_error(r, 404, "session_not_found", "no session '%.32s'", r->sid);
 			return;
@@ -1996,7 +2076,13 @@ dispatch(struct http_ctx *r)
 	}
 	case R_PROFILES: {
 		json_t *ps = http_profiles();
-		respond_json(r, 200, json_pack("{s:O}", "profiles", ps ? ps : json_array()));
+		respond_json(r, 200,
+			     json_pack("{s:o}", "profiles", ps ? json_incref(ps) : json_array()));
+		return;
+	}
+	case R_POOLS: {
+		json_t *ps = http_pools();
+		respond_json(r, 200, json_pack("{s:o}", "pools", ps ? json_incref(ps) : json_array()));
 		return;
 	}
 	case R_SESSIONS:

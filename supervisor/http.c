@@ -41,6 +41,7 @@ static struct {
 	size_t n_daemons;
 	bool stopping;
 	json_t *profiles;
+	json_t *pools; /* the monitor's last word on the warm pools */
 	uint32_t seq;
 	struct pending *pending;
 } h;
@@ -132,6 +133,12 @@ http_profiles(void)
 	return h.profiles;
 }
 
+json_t *
+http_pools(void)
+{
+	return h.pools;
+}
+
 static void
 profiles_reply(void *owner, const struct priv_reply_view *r)
 {
@@ -192,6 +199,16 @@ on_priv(void)
 			session_end(s, "worker_died", true);
 	} else if (hd->type == PRIV_RELOADED) {
 		ask_profiles();
+	} else if (hd->type == PRIV_POOLS) {
+		json_error_t err;
+		json_t *v = json_loadb(buf + sizeof(*hd), (size_t)n - sizeof(*hd),
+				       JSON_REJECT_DUPLICATES, &err);
+		if (json_is_array(v)) {
+			json_decref(h.pools);
+			h.pools = v;
+		} else {
+			json_decref(v);
+		}
 	} else if (hd->type == PRIV_REPLY && (size_t)n >= sizeof(struct priv_reply)) {
 		struct priv_reply *r = (void *)buf;
 		r->msg[sizeof(r->msg) - 1] = '\0';
@@ -344,6 +361,23 @@ stop(void)
 	exit(0);
 }
 
+/* The reaper's timer: at the earliest deadline of a session. */
+static void
+arm_reaper(void)
+{
+	static uint64_t armed;
+	uint64_t next = session_next_deadline();
+
+	if (next == armed)
+		return;
+	struct itimerspec its = {0};
+	if (next)
+		its.it_value = (struct timespec){(time_t)(next / 1000000),
+						 (long)(next % 1000000) * 1000};
+	if (timerfd_settime(h.timerfd, TFD_TIMER_ABSTIME, &its, NULL) == 0)
+		armed = next;
+}
+
 static int
 loop(void)
 {
@@ -364,6 +398,7 @@ loop(void)
 			} else if (w == &w_timer) {
 				uint64_t x;
 				(void)!read(h.timerfd, &x, sizeof(x));
+				session_expire(now_us());
 			} else if (w >= &w_daemon[0] && w < &w_daemon[AJD_MAX_LISTEN]) {
 				/* MHD_run below */
 			} else if (w->kind == WATCH_SESSION) {
@@ -375,6 +410,7 @@ loop(void)
 		run_daemons();
 		api_after_batch();
 		session_reap();
+		arm_reaper();
 	}
 }
 

@@ -83,6 +83,8 @@ struct session {
 	json_t *env; /* the session's variables, "NAME=value", for every command */
 	bool hello;
 	uint32_t worker_flags;
+	size_t heap_i;	      /* 1 + its place in the reaper's heap; 0: not there */
+	uint64_t deadline_us; /* when the reaper ends it (CLOCK_MONOTONIC) */
 	struct session *next;
 };
 
@@ -95,7 +97,22 @@ size_t session_count(void);
  * destroy the jail (unless the jail is already gone), forget it. */
 void session_end(struct session *s, const char *reason, bool jail_gone);
 struct session *session_by_jail(uint32_t jail_id);
+/* An API call on the session: its idle deadline moves. */
 void session_touch(struct session *s);
+
+/* The reaper. Each session's deadline is the earlier of its idle one
+ * (none while a request of it is in flight: a running command, a
+ * transfer) and its lifetime's; a heap keeps them ordered.
+ * session_schedule() places a session after its settings changed;
+ * session_next_deadline() is the earliest (0: none); session_expire() ends
+ * every session whose deadline passed. */
+void session_schedule(struct session *s);
+uint64_t session_next_deadline(void);
+void session_expire(uint64_t now_us);
+/* The idle deadline as a client sees it (CLOCK_MONOTONIC, microseconds). */
+uint64_t session_idle_deadline(const struct session *s);
+/* A session the reaper ended within the hour, asked for by its owner. */
+bool session_was_reaped(const char *id, const char *owner);
 
 /* Send a request; the reply goes to fn. NULL on failure (the session is
  * dead or its queue is full). */
@@ -148,6 +165,8 @@ void priv_orphan(void *owner);
 
 /* The profiles' description (from the monitor), parsed. */
 json_t *http_profiles(void);
+/* The warm pools' state (from the monitor), parsed; NULL before it told. */
+json_t *http_pools(void);
 
 /* The HTTP process: drops privileges, serves until SIGTERM. */
 int http_main(const struct ajd_config *cfg, const int *listen_fds, size_t n_listen, int priv_sock,

@@ -268,13 +268,15 @@ mprofiles_json(const struct mprofiles *ps)
 								c->mounts[k].source, "target",
 								c->mounts[k].target, "readonly",
 								c->mounts[k].readonly));
-		json_t *o = json_pack("{s:s,s:s,s:{s:I,s:I,s:f,s:I},s:o,s:s?,s:s?}", "name",
-				      p->name, "network", c->net == JAIL_NET_HOST ? "host" : "none",
-				      "limits", "memory", (json_int_t)c->cgroup.memory_max, "pids",
-				      (json_int_t)c->cgroup.pids_max, "cpu",
-				      c->cgroup.cpu_ms_per_sec / 1000.0, "exec_timeout_max_ms",
-				      (json_int_t)p->exec_timeout_max_ms, "mounts", mounts,
-				      "workspace_host_dir", c->workspace_dir, "rootfs", c->rootfs);
+		json_t *o = json_pack(
+			"{s:s,s:s,s:{s:I,s:I,s:f,s:I},s:o,s:s?,s:s?,s:{s:I,s:I}}", "name", p->name,
+			"network", c->net == JAIL_NET_HOST ? "host" : "none", "limits", "memory",
+			(json_int_t)c->cgroup.memory_max, "pids", (json_int_t)c->cgroup.pids_max,
+			"cpu", c->cgroup.cpu_ms_per_sec / 1000.0, "exec_timeout_max_ms",
+			(json_int_t)p->exec_timeout_max_ms, "mounts", mounts, "workspace_host_dir",
+			c->workspace_dir, "rootfs", c->rootfs, "session", "idle_timeout_s",
+			(json_int_t)c->session_idle_s, "max_lifetime_s",
+			(json_int_t)c->session_lifetime_s);
 		json_array_append_new(a, o);
 	}
 	char *s = json_dumps(a, JSON_COMPACT);
@@ -376,9 +378,10 @@ pool_settings(const struct mprofile *p, uint32_t *size, uint32_t *max)
 }
 
 static void
-count(const char *profile, unsigned *warm, unsigned *building, unsigned *live)
+count3(const char *profile, unsigned *warm, unsigned *building, unsigned *live,
+       unsigned *claiming)
 {
-	*warm = *building = *live = 0;
+	*warm = *building = *live = *claiming = 0;
 	for (size_t i = 0; i < m.n_jails; i++) {
 		const struct mjail *mj = &m.jails[i];
 		if (strcmp(mj->profile, profile) != 0)
@@ -388,7 +391,16 @@ count(const char *profile, unsigned *warm, unsigned *building, unsigned *live)
 			(*warm)++;
 		else if (mj->state == MJ_BUILDING && !mj->waiting)
 			(*building)++;
+		else if (mj->state == MJ_BUILDING)
+			(*claiming)++;
 	}
+}
+
+static void
+count(const char *profile, unsigned *warm, unsigned *building, unsigned *live)
+{
+	unsigned claiming;
+	count3(profile, warm, building, live, &claiming);
 }
 
 static int
@@ -422,14 +434,15 @@ push_pools(void)
 	for (size_t i = 0; i < m.profiles->n; i++) {
 		const struct mprofile *pr = &m.profiles->v[i];
 		uint32_t size, max;
-		unsigned warm, building, live;
+		unsigned warm, building, live, claiming;
 		pool_settings(pr, &size, &max);
-		count(pr->name, &warm, &building, &live);
+		count3(pr->name, &warm, &building, &live, &claiming);
 		struct mpool *p = pool_of(pr->name);
 		json_array_append_new(
-			a, json_pack("{s:s,s:i,s:i,s:i,s:i,s:i,s:I,s:I,s:I,s:f,s:f}", "profile",
+			a, json_pack("{s:s,s:i,s:i,s:i,s:i,s:i,s:i,s:I,s:I,s:I,s:f,s:f}", "profile",
 				     pr->name, "size", (int)size, "max", (int)max, "ready", (int)warm,
-				     "building", (int)building, "live", (int)live, "claims",
+				     "building", (int)building, "claiming", (int)claiming, "live",
+				     (int)live, "claims",
 				     (json_int_t)p->claims, "misses", (json_int_t)p->misses,
 				     "build_failures", (json_int_t)p->failures,
 				     "refill_p50_ms", percentile_ms(p, 0.5), "refill_p99_ms",
@@ -743,10 +756,13 @@ handle_destroy(const struct priv_destroy *req)
 		send_reply(req->h.seq, ENOENT, "no such jail", 0, 0, 0, -1, NULL, 0);
 		return;
 	}
+	char profile[sizeof(mj->profile)];
 	snprintf(num, sizeof(num), "%u", req->jail_id);
+	snprintf(profile, sizeof(profile), "%s", mj->profile);
 	drop_jail(mj);
 	log_event(LOG_INFO, "jail.destroy", "jail", num, NULL);
 	send_reply(req->h.seq, 0, NULL, req->jail_id, 0, 0, -1, NULL, 0);
+	refill(profile); /* under its max again */
 	push_pools();
 }
 
@@ -891,6 +907,29 @@ shutdown_all(void)
 			unlink(m.cfg->listen[i].path);
 }
 
+static void
+stale_removed(const char *cgroup, void *arg)
+{
+	log_event(LOG_WARN, "stale.removed", "cgroup", cgroup, NULL);
+}
+
+/* What a supervisor that was killed left: its jails died with it (their
+ * PID 1 has PR_SET_PDEATHSIG), their cgroups did not. */
+static void
+sweep_stale(void)
+{
+	const char *dirs[64];
+	size_t n = 0;
+
+	for (size_t i = 0; i < m.profiles->n && n < ARRAY_SIZE(dirs); i++)
+		if (m.profiles->v[i].config.runtime_dir)
+			dirs[n++] = m.profiles->v[i].config.runtime_dir;
+	int removed = jail_sweep_stale(dirs, n, stale_removed, NULL);
+	char num[16];
+	snprintf(num, sizeof(num), "%d", removed);
+	log_event(removed ? LOG_WARN : LOG_INFO, "stale.sweep", "cgroups_removed", num, NULL);
+}
+
 int
 monitor_run(const struct ajd_config *cfg, struct mprofiles *profiles, int priv_sock,
 	    pid_t http_pid, int worker_exe, const char *profiles_dir)
@@ -918,6 +957,7 @@ monitor_run(const struct ajd_config *cfg, struct mprofiles *profiles, int priv_s
 	epoll_ctl(m.epfd, EPOLL_CTL_ADD, m.sigfd, &ev);
 	ev.data.u64 = EV_HTTP;
 	epoll_ctl(m.epfd, EPOLL_CTL_ADD, m.http_pidfd, &ev);
+	sweep_stale();
 	refill(NULL);
 	push_pools();
 

@@ -164,6 +164,160 @@ void
 session_touch(struct session *s)
 {
 	s->last_active_us = http_now_us();
+	session_schedule(s);
+}
+
+/* --- the reaper -------------------------------------------------------- */
+
+static struct session **heap;
+static size_t heap_n, heap_cap;
+
+static void
+heap_set(size_t i, struct session *s)
+{
+	heap[i] = s;
+	s->heap_i = i + 1;
+}
+
+static void
+heap_fix(size_t i)
+{
+	struct session *s = heap[i];
+
+	while (i > 0 && heap[(i - 1) / 2]->deadline_us > s->deadline_us) {
+		heap_set(i, heap[(i - 1) / 2]);
+		i = (i - 1) / 2;
+	}
+	for (;;) {
+		size_t c = 2 * i + 1;
+		if (c >= heap_n)
+			break;
+		if (c + 1 < heap_n && heap[c + 1]->deadline_us < heap[c]->deadline_us)
+			c++;
+		if (heap[c]->deadline_us >= s->deadline_us)
+			break;
+		heap_set(i, heap[c]);
+		i = c;
+	}
+	heap_set(i, s);
+}
+
+static void
+heap_remove(struct session *s)
+{
+	if (!s->heap_i)
+		return;
+	size_t i = s->heap_i - 1;
+	s->heap_i = 0;
+	if (i != --heap_n) {
+		heap[i] = heap[heap_n];
+		heap_fix(i);
+	}
+}
+
+static uint64_t
+at(uint64_t from_us, uint32_t s)
+{
+	return s ? from_us + (uint64_t)s * 1000000u : UINT64_MAX;
+}
+
+uint64_t
+session_idle_deadline(const struct session *s)
+{
+	/* While a request is in flight the session is not idle: its idle
+	 * time starts when the last one ends. */
+	return at(s->reqs ? http_now_us() : s->last_active_us, s->idle_timeout_s);
+}
+
+static const char *
+expiry(const struct session *s, uint64_t *when)
+{
+	uint64_t idle = s->reqs ? UINT64_MAX : at(s->last_active_us, s->idle_timeout_s);
+	uint64_t life = at(s->created_us, s->max_lifetime_s);
+
+	*when = idle < life ? idle : life;
+	return idle < life ? "idle" : "max_lifetime";
+}
+
+void
+session_schedule(struct session *s)
+{
+	if (s->state == SESSION_DEAD)
+		return;
+	expiry(s, &s->deadline_us);
+	if (s->heap_i) {
+		heap_fix(s->heap_i - 1);
+		return;
+	}
+	if (heap_n == heap_cap) {
+		size_t cap = heap_cap ? heap_cap * 2 : 64;
+		struct session **v = realloc(heap, cap * sizeof(*v));
+		if (!v)
+			abort(); /* a session nobody would reap is worse */
+		heap = v;
+		heap_cap = cap;
+	}
+	heap_n++;
+	heap_set(heap_n - 1, s);
+	heap_fix(heap_n - 1);
+}
+
+uint64_t
+session_next_deadline(void)
+{
+	return heap_n && heap[0]->deadline_us != UINT64_MAX ? heap[0]->deadline_us : 0;
+}
+
+/* The ids the reaper ended, for an hour and at most the last 10,000, so
+ * that their owners learn why the session is gone. */
+#define REAPED_KEEP	10000
+#define REAPED_KEEP_US	(3600ull * 1000000u)
+static struct reaped {
+	char id[sizeof(((struct session *)0)->id)];
+	uint64_t owner; /* FNV-1a of the owner */
+	uint64_t at_us;
+} *reaped;
+static size_t reaped_next;
+
+static uint64_t
+fnv1a(const char *p)
+{
+	uint64_t h = 1469598103934665603ull;
+	while (*p)
+		h = (h ^ (unsigned char)*p++) * 1099511628211ull;
+	return h;
+}
+
+bool
+session_was_reaped(const char *id, const char *owner)
+{
+	uint64_t now = http_now_us(), o = fnv1a(owner);
+
+	for (size_t i = 0; reaped && i < REAPED_KEEP; i++)
+		if (reaped[i].id[0] && now - reaped[i].at_us < REAPED_KEEP_US &&
+		    reaped[i].owner == o && strcmp(reaped[i].id, id) == 0)
+			return true;
+	return false;
+}
+
+void
+session_expire(uint64_t now)
+{
+	while (heap_n && heap[0]->deadline_us <= now) {
+		struct session *s = heap[0];
+		uint64_t when;
+		const char *why = expiry(s, &when);
+		if (!reaped)
+			reaped = calloc(REAPED_KEEP, sizeof(*reaped));
+		if (reaped) {
+			struct reaped *r = &reaped[reaped_next++ % REAPED_KEEP];
+			snprintf(r->id, sizeof(r->id), "%s", s->id);
+			r->owner = fnv1a(s->owner);
+			r->at_us = now;
+		}
+		log_event(LOG_INFO, "reaped", "session", s->id, "reason", why, NULL);
+		session_end(s, why, false); /* leaves the heap */
+	}
 }
 
 /* Tell every request in flight that the session is gone: a synthetic
@@ -200,6 +354,7 @@ session_end(struct session *s, const char *reason, bool jail_gone)
 	if (s->state == SESSION_DEAD)
 		return;
 	s->state = SESSION_DEAD;
+	heap_remove(s);
 	snprintf(s->end_reason, sizeof(s->end_reason), "%s", reason);
 	log_event(LOG_INFO, "session.end", "session", s->id, "reason", reason, NULL);
 	loop_unwatch_session(s);
@@ -285,7 +440,7 @@ wreq_send(struct session *s, uint32_t type, const void *p1, size_t n1, const voi
 		wreq_done(w);
 		return NULL;
 	}
-	session_touch(s);
+	session_touch(s); /* and it is not idle while this is in flight */
 	return w;
 }
 
@@ -308,6 +463,9 @@ wreq_done(struct wreq *w)
 	if (w->exec && s->execs)
 		s->execs--;
 	free(w);
+	/* Its end is activity: the idle time starts now. */
+	if (!s->reqs)
+		session_touch(s);
 }
 
 void
