@@ -724,6 +724,19 @@ handle_create(const struct priv_create *req)
 		push_pools();
 		return;
 	}
+	/* None warm: a refill under way is sooner than a new build. */
+	bool wide = !narrow.memory_max && !narrow.pids_max && !narrow.cpu_ms_per_sec;
+	for (size_t i = 0; wide && building && i < m.n_jails; i++) {
+		struct mjail *mj = &m.jails[i];
+		if (mj->state != MJ_BUILDING || mj->waiting || strcmp(mj->profile, name) != 0)
+			continue;
+		pool->misses++;
+		mj->waiting = true;
+		mj->seq = req->h.seq;
+		refill(name);
+		push_pools();
+		return;
+	}
 	if ((max && live >= max) || m.n_jails >= m.cfg->limits.max_sessions) {
 		send_reply(req->h.seq, EAGAIN,
 			   max && live >= max ? "the profile's limit of live jails is reached"
