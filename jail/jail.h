@@ -255,7 +255,7 @@ JAIL_API const char *jail_rlimit_name(enum jail_rlimit_res r);
 
 /* --- profile.c -------------------------------------------------------- */
 
-#define JAIL_PROFILE_FORMAT 1
+#define JAIL_PROFILE_FORMAT 2
 
 /* Load a profile into c (which must have been jail_config_init()ed): fields
  * the profile names replace those in c. origin names the source in errors

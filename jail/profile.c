@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Profiles: policy as JSON (format 1) turned into a struct jail_config.
+ * Profiles: policy as JSON (formats 1 and 2) turned into a struct jail_config.
  *
  * The schema is the tables below; json.c makes them strict (unknown and
  * duplicate keys, wrong types and oversized values are errors naming the
@@ -844,6 +844,11 @@ static const struct json_table profile_table = {profile_fields, ARRAY_SIZE(profi
 static int
 profile_check_format(struct json_ctx *x, json_t *root)
 {
+	/* Keys added by a format: a profile that uses one says so. */
+	static const struct {
+		const char *key;
+		unsigned format;
+	} added[] = {{"pool", 2}, {"session", 2}};
 	json_t *f = json_object_get(root, "format");
 	uint64_t format;
 	int r;
@@ -859,6 +864,12 @@ profile_check_format(struct json_ctx *x, json_t *root)
 				 "profile format %llu is newer than this agentjail supports (%d)",
 				 (unsigned long long)format, JAIL_PROFILE_FORMAT);
 	json_path_pop(x, saved);
+	for (size_t i = 0; i < ARRAY_SIZE(added); i++)
+		if (format < added[i].format && json_object_get(root, added[i].key)) {
+			json_path_push_key(x, added[i].key);
+			return json_fail(x, "a key of profile format %u (this profile says \"format\": %llu)",
+					 added[i].format, (unsigned long long)format);
+		}
 	return 0;
 }
 

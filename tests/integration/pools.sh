@@ -15,15 +15,15 @@ LOG="$TMPD/daemon.log"
 export PYTHONPATH="$AJ_TOP/tests/harness"
 mkdir -p "$TMPD/profiles"
 cat >"$TMPD/profiles/warm.json" <<JSON
-{"format": 1, "name": "warm", "pool": {"size": 4, "max": 10},
+{"format": 2, "name": "warm", "pool": {"size": 4, "max": 10},
  "mounts": [{"type": "bind", "source": "$PROBE", "target": "/ajprobe"}],
  "limits": {"time_s": 60}}
 JSON
 cat >"$TMPD/profiles/capped.json" <<'JSON'
-{"format": 1, "name": "capped", "pool": {"size": 1, "max": 2}}
+{"format": 2, "name": "capped", "pool": {"size": 1, "max": 2}}
 JSON
 cat >"$TMPD/profiles/brief.json" <<'JSON'
-{"format": 1, "name": "brief", "session": {"idle_timeout_s": 30, "max_lifetime_s": 60}}
+{"format": 2, "name": "brief", "session": {"idle_timeout_s": 30, "max_lifetime_s": 60}}
 JSON
 cat >"$TMPD/agentjaild.json" <<JSON
 {"format": 1, "listen": ["unix:$SOCK"], "profiles_dir": "$TMPD/profiles",

@@ -95,7 +95,7 @@ buf_close(struct buf *b)
 
 #define PROFILE_KEYS                                                                               \
 	"format, name, description, rootfs, hostname, user, host_ids, namespaces, mounts, tmp, "   \
-	"workspace, proc, dev, cwd, env, keep_env, network, limits, seccomp, pool"
+	"workspace, proc, dev, cwd, env, keep_env, network, limits, seccomp, pool, session"
 #define SIZE_EXPECT                                                                                \
 	"expected a size (a number of bytes, or a string such as \"512M\" with K, M, G or T "      \
 	"meaning powers of 1024)"
@@ -307,12 +307,30 @@ test_lengths(void)
 	free(t);
 
 	jail_config_init(&c);
-	good(&c, "{\"format\": 1, \"pool\": {\"size\": 4, \"max\": 100}}", "pool");
+	good(&c, "{\"format\": 2, \"pool\": {\"size\": 4, \"max\": 100}}", "pool");
 	tap_ok(c.pool_size == 4 && c.pool_max == 100, "... size and max land in the config");
 	jail_config_free(&c);
-	bad("{\"format\": 1, \"pool\": {\"size\": 20000}}",
+	bad("{\"format\": 2, \"pool\": {\"size\": 20000}}",
 	    "bad.json: $.pool.size: expected an integer between 0 and 10000, got 20000",
 	    "a pool size over 10000");
+	bad("{\"format\": 1, \"pool\": {\"size\": 4}}",
+	    "bad.json: $.pool: a key of profile format 2 (this profile says \"format\": 1)",
+	    "pool in a format 1 profile: the format it needs");
+	jail_config_init(&c);
+	good(&c, "{\"format\": 2, \"session\": {\"idle_timeout_s\": 60, \"max_lifetime_s\": 3600}}",
+	     "session lifetimes");
+	tap_ok(c.session_idle_s == 60 && c.session_lifetime_s == 3600, "... land in the config");
+	jail_config_free(&c);
+	bad("{\"format\": 2, \"session\": {\"idle_timeout_s\": 0}}",
+	    "bad.json: $.session.idle_timeout_s: expected an integer between 1 and 604800, got 0",
+	    "an idle timeout of 0");
+	bad("{\"format\": 2, \"session\": {\"max_lifetime_s\": 2592001}}",
+	    "bad.json: $.session.max_lifetime_s: expected an integer between 1 and 2592000, got "
+	    "2592001",
+	    "a lifetime over 30 days");
+	bad("{\"format\": 1, \"session\": {\"idle_timeout_s\": 60}}",
+	    "bad.json: $.session: a key of profile format 2 (this profile says \"format\": 1)",
+	    "session in a format 1 profile");
 
 	jail_config_init(&c);
 	good(&c,
@@ -510,10 +528,10 @@ test_values(void)
 static void
 test_document(void)
 {
-	bad("{\"name\": \"x\"}", "bad.json: $: missing key 'format' (expected \"format\": 1)",
+	bad("{\"name\": \"x\"}", "bad.json: $: missing key 'format' (expected \"format\": 2)",
 	    "missing format");
-	bad("{\"format\": 2, \"name\": \"x\", \"pool\": {\"size\": 4}}",
-	    "bad.json: $.format: profile format 2 is newer than this agentjail supports (1)",
+	bad("{\"format\": 3, \"name\": \"x\", \"pool\": {\"size\": 4}}",
+	    "bad.json: $.format: profile format 3 is newer than this agentjail supports (2)",
 	    "newer format, reported before its unknown keys");
 	bad("{\"format\": 0}",
 	    "bad.json: $.format: expected an integer between 1 and 2147483647, got 0", "format 0");
