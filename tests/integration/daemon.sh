@@ -347,6 +347,8 @@ if [ "$el" -lt 5000 ]; then ok "... within 5 s (${el} ms)"; else nok "... took $
 left=""
 for u in $uids; do left+=$(pids_of_uid "$u"); done
 expect_eq "... no process of any jail is left" "" "$left"
-expect_eq "... no cgroup of agentjail's is left" "" "$(find /sys/fs/cgroup -maxdepth 3 -type d -name 'jail-*' 2>/dev/null)"
+left=""
+for u in $uids; do left+=$(find /sys/fs/cgroup -maxdepth 3 -type d -name "jail-$u" 2>/dev/null); done
+expect_eq "... no cgroup of its jails is left" "" "$left"
 expect_eq "... no mount of agentjail's is left" 0 "$(grep -c agentjail /proc/self/mountinfo)"
 expect_eq "... the socket is removed" no "$([ -e "$SOCK" ] && echo yes || echo no)"

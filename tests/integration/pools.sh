@@ -155,7 +155,7 @@ sid2=$(body_of <<<"$out" | jfield id)
 out=$(api POST "/v1/sessions/$sid2/exec" -H 'Content-Type: application/json' \
 	-d '{"command": "echo \"[$FROM_SESSION]\"; ls /tmp | wc -l"}')
 expect_eq "... and the next session's jail has none of it" "[] 0" \
-	"$(body_of <<<"$out" | jfield stdout | paste -sd ' ')"
+	"$(body_of <<<"$out" | jfield stdout | xargs)"
 for s in "${sids[@]}" "$sid" "$sid2"; do api DELETE "/v1/sessions/$s" >/dev/null; done
 
 # A jail that served a session is never reused: its worker goes with it.
