@@ -867,8 +867,10 @@ profile_check_format(struct json_ctx *x, json_t *root)
 	for (size_t i = 0; i < ARRAY_SIZE(added); i++)
 		if (format < added[i].format && json_object_get(root, added[i].key)) {
 			json_path_push_key(x, added[i].key);
-			return json_fail(x, "a key of profile format %u (this profile says \"format\": %llu)",
-					 added[i].format, (unsigned long long)format);
+			return json_fail(
+				x,
+				"a key of profile format %u (this profile says \"format\": %llu)",
+				added[i].format, (unsigned long long)format);
 		}
 	return 0;
 }

@@ -180,9 +180,9 @@ pool_metrics(FILE *f)
 		fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", g[k].name, g[k].help, g[k].name,
 			g[k].type);
 		json_array_foreach(pools, i, p)
-		fprintf(f, "%s{profile=\"%s\"} %" JSON_INTEGER_FORMAT "\n", g[k].name,
-			json_string_value(json_object_get(p, "profile")),
-			json_integer_value(json_object_get(p, g[k].key)));
+			fprintf(f, "%s{profile=\"%s\"} %" JSON_INTEGER_FORMAT "\n", g[k].name,
+				json_string_value(json_object_get(p, "profile")),
+				json_integer_value(json_object_get(p, g[k].key)));
 	}
 	fprintf(f, "# HELP agentjail_pool_refill_seconds Time to build a jail, recent builds.\n"
 		   "# TYPE agentjail_pool_refill_seconds gauge\n");
@@ -198,8 +198,8 @@ pool_metrics(FILE *f)
 	}
 	fprintf(f,
 		"# HELP agentjail_jails Jails by state.\n# TYPE agentjail_jails gauge\n"
-		"agentjail_jails{state=\"in_use\"} %zu\nagentjail_jails{state=\"warm\"} %" JSON_INTEGER_FORMAT
-		"\n",
+		"agentjail_jails{state=\"in_use\"} %zu\nagentjail_jails{state=\"warm\"} "
+		"%" JSON_INTEGER_FORMAT "\n",
 		session_count(), warm);
 }
 
@@ -513,8 +513,9 @@ session_json(const struct session *s)
 {
 	char c[32], e[32], i[32];
 	uint64_t idle_left = session_idle_deadline(s);
-	int64_t idle_at = s->idle_timeout_s ? s->created_at + (int64_t)((idle_left - s->created_us) / 1000000)
-					    : s->created_at + s->max_lifetime_s;
+	int64_t idle_at = s->idle_timeout_s
+				  ? s->created_at + (int64_t)((idle_left - s->created_us) / 1000000)
+				  : s->created_at + s->max_lifetime_s;
 	json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:i}", "id", s->id, "profile", s->profile,
 			      "state", s->state == SESSION_READY ? "ready" : "ended", "created_at",
 			      iso_time(s->created_at, c, sizeof(c)), "expires_at",
@@ -810,7 +811,8 @@ session_settings(struct session *s, const json_t *p, const struct limits_req *l,
 	s->idle_timeout_s =
 		(uint32_t)(idle ? idle : lifetime_cap(p, "idle_timeout_s", dl->idle_timeout_s));
 	s->max_lifetime_s =
-		(uint32_t)(maxlife ? maxlife : lifetime_cap(p, "max_lifetime_s", dl->max_lifetime_s));
+		(uint32_t)(maxlife ? maxlife
+				   : lifetime_cap(p, "max_lifetime_s", dl->max_lifetime_s));
 }
 
 static void exec_start(struct http_ctx *r, struct session *s, json_t *req);
@@ -2082,7 +2084,8 @@ dispatch(struct http_ctx *r)
 	}
 	case R_POOLS: {
 		json_t *ps = http_pools();
-		respond_json(r, 200, json_pack("{s:o}", "pools", ps ? json_incref(ps) : json_array()));
+		respond_json(r, 200,
+			     json_pack("{s:o}", "pools", ps ? json_incref(ps) : json_array()));
 		return;
 	}
 	case R_SESSIONS:

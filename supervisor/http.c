@@ -372,8 +372,8 @@ arm_reaper(void)
 		return;
 	struct itimerspec its = {0};
 	if (next)
-		its.it_value = (struct timespec){(time_t)(next / 1000000),
-						 (long)(next % 1000000) * 1000};
+		its.it_value =
+			(struct timespec){(time_t)(next / 1000000), (long)(next % 1000000) * 1000};
 	if (timerfd_settime(h.timerfd, TFD_TIMER_ABSTIME, &its, NULL) == 0)
 		armed = next;
 }

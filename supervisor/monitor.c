@@ -312,7 +312,7 @@ struct mjail {
 struct mpool {
 	char profile[72];
 	uint64_t claims, misses, builds, failures;
-	unsigned failing; /* builds failed in a row: refilling pauses */
+	unsigned failing;  /* builds failed in a row: refilling pauses */
 	uint64_t lat[128]; /* recent build latencies, microseconds */
 	unsigned nlat;
 };
@@ -378,8 +378,7 @@ pool_settings(const struct mprofile *p, uint32_t *size, uint32_t *max)
 }
 
 static void
-count3(const char *profile, unsigned *warm, unsigned *building, unsigned *live,
-       unsigned *claiming)
+count3(const char *profile, unsigned *warm, unsigned *building, unsigned *live, unsigned *claiming)
 {
 	*warm = *building = *live = *claiming = 0;
 	for (size_t i = 0; i < m.n_jails; i++) {
@@ -439,14 +438,14 @@ push_pools(void)
 		count3(pr->name, &warm, &building, &live, &claiming);
 		struct mpool *p = pool_of(pr->name);
 		json_array_append_new(
-			a, json_pack("{s:s,s:i,s:i,s:i,s:i,s:i,s:i,s:I,s:I,s:I,s:f,s:f}", "profile",
-				     pr->name, "size", (int)size, "max", (int)max, "ready", (int)warm,
-				     "building", (int)building, "claiming", (int)claiming, "live",
-				     (int)live, "claims",
-				     (json_int_t)p->claims, "misses", (json_int_t)p->misses,
-				     "build_failures", (json_int_t)p->failures,
-				     "refill_p50_ms", percentile_ms(p, 0.5), "refill_p99_ms",
-				     percentile_ms(p, 0.99)));
+			a,
+			json_pack("{s:s,s:i,s:i,s:i,s:i,s:i,s:i,s:I,s:I,s:I,s:f,s:f}", "profile",
+				  pr->name, "size", (int)size, "max", (int)max, "ready", (int)warm,
+				  "building", (int)building, "claiming", (int)claiming, "live",
+				  (int)live, "claims", (json_int_t)p->claims, "misses",
+				  (json_int_t)p->misses, "build_failures", (json_int_t)p->failures,
+				  "refill_p50_ms", percentile_ms(p, 0.5), "refill_p99_ms",
+				  percentile_ms(p, 0.99)));
 	}
 	char *json = json_dumps(a, JSON_COMPACT | JSON_REAL_PRECISION(6));
 	json_decref(a);
@@ -540,9 +539,11 @@ log_notices(const char *profile, const char *notes)
 	for (const char *p = notes; *p;) {
 		size_t n = strcspn(p, "\n");
 		char line[1024];
-		snprintf(line, sizeof(line), "%.*s", (int)(n < sizeof(line) ? n : sizeof(line) - 1), p);
+		snprintf(line, sizeof(line), "%.*s", (int)(n < sizeof(line) ? n : sizeof(line) - 1),
+			 p);
 		if (n)
-			log_event(LOG_WARN, "jail.notice", "profile", profile, "notice", line, NULL);
+			log_event(LOG_WARN, "jail.notice", "profile", profile, "notice", line,
+				  NULL);
 		p += n + (p[n] == '\n');
 	}
 }
@@ -599,7 +600,8 @@ build(const struct mprofile *p, const struct jail_cgroup_limits *narrow, struct 
 			     .fingerprint = p->fingerprint,
 			     .t_start = t0};
 	snprintf(mj->profile, sizeof(mj->profile), "%s", p->name);
-	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = EV_JAIL_BASE + 2 * (uint64_t)mj->id};
+	struct epoll_event ev = {.events = EPOLLIN,
+				 .data.u64 = EV_JAIL_BASE + 2 * (uint64_t)mj->id};
 	epoll_ctl(m.epfd, EPOLL_CTL_ADD, jail_pidfd(j), &ev);
 	ev.data.u64++;
 	epoll_ctl(m.epfd, EPOLL_CTL_ADD, jail_setup_fd(j), &ev);
@@ -630,8 +632,8 @@ refill(const char *only)
 			if (!build(pr, NULL, &e)) {
 				p->failures++;
 				p->failing++;
-				log_event(LOG_ERROR, "pool.build", "profile", pr->name, "error", e.msg,
-					  NULL);
+				log_event(LOG_ERROR, "pool.build", "profile", pr->name, "error",
+					  e.msg, NULL);
 				break;
 			}
 			building++;
@@ -699,7 +701,7 @@ handle_create(const struct priv_create *req)
 	const struct jail_cgroup_limits *pl = &p->config.cgroup;
 	struct jail_cgroup_limits narrow = {0};
 #define NARROW(field)                                                                              \
-	if (req->field && (!pl->field || req->field < pl->field))                                 \
+	if (req->field && (!pl->field || req->field < pl->field))                                  \
 		narrow.field = req->field;
 	NARROW(memory_max);
 	NARROW(pids_max);
@@ -818,11 +820,8 @@ on_request(void)
 			return -EPROTO;
 		handle_destroy((const void *)buf);
 		return 0;
-	case PRIV_PROFILES:
-		handle_profiles(h);
-		return 0;
-	default:
-		return -EPROTO;
+	case PRIV_PROFILES: handle_profiles(h); return 0;
+	default: return -EPROTO;
 	}
 }
 
@@ -853,8 +852,8 @@ on_jail_exit(uint32_t id)
 		};
 		send(m.sock, &ex, sizeof(ex), MSG_NOSIGNAL);
 	} else if (mj->waiting) {
-		send_reply(mj->seq, EIO, "the jail ended while it was being built", 0, 0, 0, -1, NULL,
-			   0);
+		send_reply(mj->seq, EIO, "the jail ended while it was being built", 0, 0, 0, -1,
+			   NULL, 0);
 	}
 	drop_jail(mj);
 	/* A warm jail that died is replaced. */
@@ -943,9 +942,48 @@ sweep_stale(void)
 	log_event(removed ? LOG_WARN : LOG_INFO, "stale.sweep", "cgroups_removed", num, NULL);
 }
 
+/* One event of the loop. < 0: stop (-ECANCELED: as asked, by a signal). */
+static int
+on_event(uint64_t what)
+{
+	if (what == EV_SOCK) {
+		int r = on_request();
+		if (r < 0)
+			log_event(LOG_ERROR, "privsep", "error",
+				  r == -EPIPE ? "the HTTP process closed its socket"
+					      : "malformed request",
+				  NULL);
+		return r < 0 ? -EPROTO : 0;
+	}
+	if (what == EV_SIG) {
+		struct signalfd_siginfo si;
+		while (read(m.sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+			if (si.ssi_signo != SIGHUP)
+				return -ECANCELED;
+			reload_profiles();
+		}
+		return 0;
+	}
+	if (what == EV_HTTP) {
+		log_event(LOG_ERROR, "http.exit", "error", "the HTTP process ended; stopping",
+			  NULL);
+		m.http_pidfd = -1;
+		siginfo_t si;
+		waitid(P_PID, (id_t)m.http_pid, &si, WEXITED | WNOHANG);
+		return -EPIPE;
+	}
+	uint64_t k = what - EV_JAIL_BASE;
+	struct mjail *mj = find_jail((uint32_t)(k / 2));
+	if (mj && k % 2)
+		on_setup(mj);
+	else if (mj)
+		on_jail_exit(mj->id);
+	return 0;
+}
+
 int
-monitor_run(const struct ajd_config *cfg, struct mprofiles *profiles, int priv_sock,
-	    pid_t http_pid, int worker_exe, const char *profiles_dir)
+monitor_run(const struct ajd_config *cfg, struct mprofiles *profiles, int priv_sock, pid_t http_pid,
+	    int worker_exe, const char *profiles_dir)
 {
 	sigset_t set;
 	int rc = 0;
@@ -987,44 +1025,11 @@ monitor_run(const struct ajd_config *cfg, struct mprofiles *profiles, int priv_s
 				uint64_t what = evs[i].data.u64;
 				if ((what == EV_SOCK) != (pass == 0))
 					continue;
-				if (what == EV_SOCK) {
-					int r = on_request();
-					if (r < 0) {
-						log_event(LOG_ERROR, "privsep", "error",
-							  r == -EPIPE ? "the HTTP process closed its socket"
-								      : "malformed request",
-							  NULL);
-						shutdown_all();
-						return 1;
-					}
-				} else if (what == EV_SIG) {
-					struct signalfd_siginfo si;
-					while (read(m.sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-						if (si.ssi_signo == SIGHUP) {
-							reload_profiles();
-							continue;
-						}
-						shutdown_all();
-						return 0;
-					}
-				} else if (what == EV_HTTP) {
-					log_event(LOG_ERROR, "http.exit", "error",
-						  "the HTTP process ended; stopping", NULL);
-					m.http_pidfd = -1;
-					siginfo_t si;
-					waitid(P_PID, (id_t)m.http_pid, &si, WEXITED | WNOHANG);
-					shutdown_all();
-					return 1;
-				} else {
-					uint64_t k = what - EV_JAIL_BASE;
-					struct mjail *mj = find_jail((uint32_t)(k / 2));
-					if (!mj)
-						continue;
-					if (k % 2)
-						on_setup(mj);
-					else
-						on_jail_exit(mj->id);
-				}
+				int r = on_event(what);
+				if (r >= 0)
+					continue;
+				shutdown_all();
+				return r == -ECANCELED ? 0 : 1;
 			}
 	}
 	shutdown_all();

@@ -270,13 +270,13 @@ session_next_deadline(void)
 
 /* The ids the reaper ended, for an hour and at most the last 10,000, so
  * that their owners learn why the session is gone. */
-#define REAPED_KEEP	10000
-#define REAPED_KEEP_US	(3600ull * 1000000u)
+#define REAPED_KEEP    10000
+#define REAPED_KEEP_US (3600ull * 1000000u)
 static struct reaped {
 	char id[sizeof(((struct session *)0)->id)];
 	uint64_t owner; /* FNV-1a of the owner */
 	uint64_t at_us;
-} *reaped;
+} * reaped;
 static size_t reaped_next;
 
 static uint64_t

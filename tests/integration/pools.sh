@@ -98,10 +98,10 @@ worker_of_uid() {
 		[ "$(cat "/proc/$p/comm" 2>/dev/null)" = agentjail-worke ] && echo "$p" && return
 	done
 }
-# Live processes of any of the uids given.
+# Live processes of any of the uids in the list $1.
 live_of_uids() {
 	local u
-	for u in "$@"; do pids_of_uid "$u"; done
+	for u in $1; do pids_of_uid "$u"; done
 }
 CG_BASE=""
 for d in /sys/fs/cgroup/unified /sys/fs/cgroup; do
@@ -146,12 +146,14 @@ expect_match "... jails by state" 'agentjail_jails\{state="warm"\} [0-9]+' "$m"
 # A warm jail serves the session's own settings.
 out=$(create '{"profile": "warm", "env": {"FROM_SESSION": "s1"}}')
 sid=$(body_of <<<"$out" | jfield id)
+# shellcheck disable=SC2016 # the variables are the jail's, expanded there
 out=$(api POST "/v1/sessions/$sid/exec" -H 'Content-Type: application/json' \
 	-d '{"command": "echo $FROM_SESSION", "env": {"FROM_EXEC": "e"}}')
 expect_eq "a claimed jail runs commands with the session's environment" s1 \
 	"$(body_of <<<"$out" | jfield stdout | tr -d '\n')"
 out=$(create '{"profile": "warm"}')
 sid2=$(body_of <<<"$out" | jfield id)
+# shellcheck disable=SC2016
 out=$(api POST "/v1/sessions/$sid2/exec" -H 'Content-Type: application/json' \
 	-d '{"command": "echo \"[$FROM_SESSION]\"; ls /tmp | wc -l"}')
 expect_eq "... and the next session's jail has none of it" "[] 0" \
@@ -329,7 +331,7 @@ api DELETE "/v1/sessions/$sid" >/dev/null
 snapshot() {
 	local h
 	h=$(http_pid "$DPID")
-	echo "fds $(ls "/proc/$DPID/fd" | wc -l) $(ls "/proc/$h/fd" | wc -l)"
+	echo "fds $(find "/proc/$DPID/fd" -mindepth 1 | wc -l) $(find "/proc/$h/fd" -mindepth 1 | wc -l)"
 	echo "procs $(jail_uids "$DPID" | wc -l)"
 	echo "cgroups $( [ -n "$CG_BASE" ] && find "$CG_BASE" -maxdepth 1 -name 'jail-*' | wc -l)"
 	echo "mounts $(wc -l </proc/self/mountinfo)"
@@ -386,13 +388,13 @@ sid=$(body_of <<<"$out" | jfield id)
 	-d '{"command": "sleep 100 & sleep 100"}' >/dev/null 2>&1 &)
 sleep 0.3
 uids=$(jail_uids "$DPID")
-n_before=$(live_of_uids $uids | wc -l)
+n_before=$(live_of_uids "$uids" | wc -l)
 kill -9 "$DPID"
 wait "$DPID" 2>/dev/null
 DPID=""
 left=""
 for _ in $(seq 40); do
-	left=$(live_of_uids $uids)
+	left=$(live_of_uids "$uids")
 	[ -z "$left" ] && break
 	sleep 0.05
 done
@@ -402,7 +404,7 @@ else
 	nok "kill -9 of the monitor: none of the $n_before processes of its jails runs 2 s later"
 	diag "left: $left"
 fi
-hp_left=$(for p in /proc/[0-9]*; do [ "$(cat "$p/cmdline" 2>/dev/null | tr '\0' ' ')" = "$AJD -c $TMPD/agentjaild.json " ] && echo "${p#/proc/}"; done)
+hp_left=$(for p in /proc/[0-9]*; do [ "$(tr '\0' ' ' <"$p/cmdline" 2>/dev/null)" = "$AJD -c $TMPD/agentjaild.json " ] && echo "${p#/proc/}"; done)
 expect_eq "... nor its HTTP process" "" "$hp_left"
 stale=""
 for u in $uids; do [ -d "$CG_BASE/jail-$u" ] && stale+="$u "; done
@@ -431,11 +433,11 @@ sid=$(body_of <<<"$out" | jfield id)
 	-d '{"command": "sleep 100 & sleep 100"}' >/dev/null 2>&1 &)
 sleep 0.3
 uids=$(jail_uids "$DPID")
-n_before=$(live_of_uids $uids | wc -l)
+n_before=$(live_of_uids "$uids" | wc -l)
 kill -9 "$(http_pid "$DPID")"
 left=""
 for _ in $(seq 40); do
-	left=$(live_of_uids $uids)
+	left=$(live_of_uids "$uids")
 	[ -z "$left" ] && break
 	sleep 0.05
 done
@@ -465,4 +467,4 @@ stop_daemon
 LOG=$LOG_SAVE
 left=""
 for u in $uids; do [ -d "$CG_BASE/jail-$u" ] && left+="$u "; done
-expect_eq "SIGTERM: no process or cgroup of its jails is left" "" "$(live_of_uids $uids)$left"
+expect_eq "SIGTERM: no process or cgroup of its jails is left" "" "$(live_of_uids "$uids")$left"
