@@ -404,7 +404,7 @@ else
 	nok "kill -9 of the monitor: none of the $n_before processes of its jails runs 2 s later"
 	diag "left: $left"
 fi
-hp_left=$(for p in /proc/[0-9]*; do [ "$(tr '\0' ' ' <"$p/cmdline" 2>/dev/null)" = "$AJD -c $TMPD/agentjaild.json " ] && echo "${p#/proc/}"; done)
+hp_left=$(for p in /proc/[0-9]*; do [ "$(tr '\0' ' ' 2>/dev/null <"$p/cmdline")" = "$AJD -c $TMPD/agentjaild.json " ] && echo "${p#/proc/}"; done)
 expect_eq "... nor its HTTP process" "" "$hp_left"
 stale=""
 for u in $uids; do [ -d "$CG_BASE/jail-$u" ] && stale+="$u "; done
