@@ -7,6 +7,8 @@
 #   make check-vm   build, then only the VM tier (tests/vm/run.sh: a qemu VM
 #                   with a pure cgroup v2; make check runs it too)
 #   make lint       clang-format check, mandoc -Tlint, shellcheck
+#   make bench      build, then measure (tests/bench/bench.sh, as root; not
+#                   part of make check): one markdown table, see docs/benchmarks.md
 #   make deps       apt-get install the Debian packages that are missing
 #   make install    PREFIX=/usr/local DESTDIR=
 
@@ -108,8 +110,17 @@ build/agentjail-worker: $(WORKER_SRCS) supervisor/worker/worker.h supervisor/pro
 	$(CC) -std=gnu17 -D_GNU_SOURCE -O2 -g $(WARN) -D_FORTIFY_SOURCE=3 -fstack-protector-strong \
 		-static $(WORKER_SRCS) -o $@
 
+# The benchmark client: plain -O2, libc only, never sanitized, always in build/.
+build/ajbench: tests/bench/ajbench.c
+	@mkdir -p $(@D)
+	$(CC) -std=gnu17 -D_GNU_SOURCE -O2 -g $(WARN) -D_FORTIFY_SOURCE=3 -fstack-protector-strong \
+		-pthread $< -o $@
+
 check: all
 	AJ_BUILD=$(BUILD) tests/run.sh
+
+bench: $(BUILD)/agentjail $(BUILD)/agentjaild $(WORKER) build/ajbench
+	AJ_BUILD=$(BUILD) tests/bench/bench.sh
 
 check-vm: all
 	AJ_BUILD=$(BUILD) tests/vm/run.sh
@@ -137,6 +148,7 @@ DEB_BUILD = gcc make pkg-config libc6-dev libseccomp-dev libcap-ng-dev libnl-3-d
 DEB_TEST  = python3 procps curl
 DEB_LINT  = clang-format mandoc shellcheck
 DEB_VM    = qemu-system-x86 busybox-static
+DEB_BENCH = bubblewrap
 # apt-get install of the packages in $(1) that are missing.
 define apt_install
 	missing=""; for p in $(1); do \
@@ -155,6 +167,8 @@ deps:
 	@$(call apt_install,$(DEB_BUILD) $(DEB_TEST) $(DEB_LINT))
 	@# Without qemu the VM tier skips, visibly; that must not stop the build.
 	@$(call apt_install,$(DEB_VM)) || echo "qemu or busybox-static could not be installed: the VM tier will be skipped"
+	@# Without bubblewrap make bench skips its comparison with bwrap, visibly.
+	@$(call apt_install,$(DEB_BENCH)) || echo "bubblewrap could not be installed: make bench will skip bwrap"
 	@echo "dependencies: done"
 
 install: $(BUILD)/agentjail $(BUILD)/agentjaild $(WORKER)
@@ -172,7 +186,7 @@ install: $(BUILD)/agentjail $(BUILD)/agentjaild $(WORKER)
 clean:
 	rm -rf build build-asan
 
-.PHONY: all check check-vm asan lint format deps install clean
+.PHONY: all check check-vm asan lint format deps install clean bench
 .DELETE_ON_ERROR:
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

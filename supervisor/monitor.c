@@ -328,6 +328,7 @@ static struct {
 	uint32_t next_id;
 	int sock, epfd, sigfd, http_pidfd, worker_exe;
 	pid_t http_pid;
+	uint64_t refill_at; /* us; 0: no refill deferred */
 } m;
 
 /* epoll data: small numbers are our own fds; a jail's pidfd and setup fd
@@ -645,6 +646,19 @@ refill(const char *only)
 		push_pools();
 }
 
+/* A claim (or a destroy) schedules the refill this long after it rather
+ * than at once: a build costs the CPU several milliseconds (the monitor's
+ * steps and the jail's own setup), and on a small host it would compete
+ * with the HTTP process that is still answering the claim. */
+#define REFILL_DELAY_US 2000
+
+static void
+refill_soon(void)
+{
+	if (!m.refill_at)
+		m.refill_at = now_us() + REFILL_DELAY_US;
+}
+
 /* A build made progress (its setup fd is readable). */
 static void
 on_setup(struct mjail *mj)
@@ -722,7 +736,7 @@ handle_create(const struct priv_create *req)
 			break; /* this host cannot: a cold jail gets rlimits instead */
 		pool->claims++;
 		hand_over(mj, req->h.seq);
-		refill(name);
+		refill_soon();
 		push_pools();
 		return;
 	}
@@ -777,7 +791,7 @@ handle_destroy(const struct priv_destroy *req)
 	drop_jail(mj);
 	log_event(LOG_INFO, "jail.destroy", "jail", num, NULL);
 	send_reply(req->h.seq, 0, NULL, req->jail_id, 0, 0, -1, NULL, 0);
-	refill(profile); /* under its max again */
+	refill_soon(); /* under its max again */
 	push_pools();
 }
 
@@ -1014,7 +1028,16 @@ monitor_run(const struct ajd_config *cfg, struct mprofiles *profiles, int priv_s
 
 	for (;;) {
 		struct epoll_event evs[64];
-		int n = epoll_wait(m.epfd, evs, 64, -1);
+		int tmo = -1;
+		if (m.refill_at) {
+			uint64_t t = now_us();
+			tmo = t >= m.refill_at ? 0 : (int)((m.refill_at - t + 999) / 1000);
+		}
+		int n = epoll_wait(m.epfd, evs, 64, tmo);
+		if (m.refill_at && now_us() >= m.refill_at) {
+			m.refill_at = 0;
+			refill(NULL);
+		}
 		if (n < 0 && errno != EINTR) {
 			rc = 1;
 			break;
