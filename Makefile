@@ -24,7 +24,7 @@ SYSCONFDIR ?= /etc
 
 CC      ?= cc
 PKGS     = libseccomp libcap-ng libnl-3.0 libnl-route-3.0 jansson
-DPKGS    = libmicrohttpd
+DPKGS    = libmicrohttpd libcrypto gnutls
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 DPKG_LIBS  := $(shell pkg-config --libs $(DPKGS) 2>/dev/null)
@@ -101,6 +101,13 @@ $(BUILD)/tests/test_daemon_config: tests/unit/test_daemon_config.c supervisor/co
 	$(CC) $(CFLAGS_ALL) -iquote tests/harness -iquote supervisor $(LDFLAGS_ALL) $< \
 		supervisor/config.c $(BUILD)/libagentjail.a $(PKG_LIBS) -o $@
 
+# Likewise the token verifier, with libcrypto.
+$(BUILD)/tests/test_jwt: tests/unit/test_jwt.c supervisor/jwt.c supervisor/jwt.h \
+		tests/harness/tap.h $(BUILD)/libagentjail.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) -iquote tests/harness -iquote supervisor $(LDFLAGS_ALL) $< \
+		supervisor/jwt.c $(BUILD)/libagentjail.a $(PKG_LIBS) $(DPKG_LIBS) -o $@
+
 build/ajprobe: tests/probe/probe.c
 	@mkdir -p $(@D)
 	$(CC) -std=gnu17 -O2 -Wall -Wextra -static $< -o $@ -lpthread
@@ -144,8 +151,9 @@ format:
 
 # Debian packages: to build, to test, to lint.
 DEB_BUILD = gcc make pkg-config libc6-dev libseccomp-dev libcap-ng-dev libnl-3-dev \
-	    libnl-route-3-dev libjansson-dev libmicrohttpd-dev
-DEB_TEST  = python3 procps curl
+	    libnl-route-3-dev libjansson-dev libmicrohttpd-dev \
+	    libssl-dev libgnutls28-dev
+DEB_TEST  = python3 procps curl openssl
 DEB_LINT  = clang-format mandoc shellcheck
 DEB_VM    = qemu-system-x86 busybox-static
 DEB_BENCH = bubblewrap

@@ -407,6 +407,9 @@ ajd_config_init(struct ajd_config *c)
 		.idle_timeout_s = AJD_DEFAULT_IDLE_TIMEOUT_S,
 		.max_lifetime_s = AJD_DEFAULT_MAX_LIFETIME_S,
 	};
+	c->auth.leeway_s = AJD_DEFAULT_LEEWAY_S;
+	c->auth.max_failures_per_minute = AJD_DEFAULT_AUTH_FAILURES;
+	c->auth.n_unix_admin_uids = 1; /* root */
 }
 
 void
@@ -615,6 +618,382 @@ ajd_load_pools(struct json_ctx *x, json_t *v, void *obj, int arg)
 	return 0;
 }
 
+/* --- auth, tenants, tls, agentcube ---------------------------------------- */
+
+/* A printable ASCII string of 1 to size-1 bytes, copied into dst. */
+static int
+ajd_read_text(struct json_ctx *x, json_t *v, char *dst, size_t size, const char *what)
+{
+	const char *s;
+	char q[80];
+
+	if (json_is_null(v)) {
+		dst[0] = '\0';
+		return 0;
+	}
+	if (!json_is_string(v))
+		return json_fail(x, "expected %s, or null, got %s", what, json_type_name(v));
+	s = json_string_value(v);
+	size_t n = strlen(s);
+	bool ok = n > 0 && n < size;
+	for (size_t i = 0; ok && i < n; i++)
+		ok = s[i] > 0x20 - 1 && s[i] < 0x7f;
+	if (!ok)
+		return json_fail(x, "expected %s (1 to %zu printable ASCII characters), got '%s'",
+				 what, size - 1, json_quote(s, q, sizeof(q)));
+	memcpy(dst, s, n + 1);
+	return 0;
+}
+
+static int
+ajd_read_path_into(struct json_ctx *x, json_t *v, char *dst, size_t size)
+{
+	char q[80];
+
+	if (json_is_null(v)) {
+		dst[0] = '\0';
+		return 0;
+	}
+	if (!json_is_string(v))
+		return json_fail(x, "expected " EXPECT_PATH ", or null, got %s", json_type_name(v));
+	const char *s = json_string_value(v);
+	if (strlen(s) >= size || !ajd_path_ok(s))
+		return json_fail(x, "expected " EXPECT_PATH ", got '%s'",
+				 json_quote(s, q, sizeof(q)));
+	memcpy(dst, s, strlen(s) + 1);
+	return 0;
+}
+
+static int
+ajd_read_profile_into(struct json_ctx *x, json_t *v, char *dst)
+{
+	char q[80];
+
+	if (!json_is_string(v))
+		return json_fail(x, "expected " EXPECT_PROFILE ", got %s", json_type_name(v));
+	if (!ajd_profile_name_ok(json_string_value(v)))
+		return json_fail(x, "expected " EXPECT_PROFILE ", got '%s'",
+				 json_quote(json_string_value(v), q, sizeof(q)));
+	memcpy(dst, json_string_value(v), strlen(json_string_value(v)) + 1);
+	return 0;
+}
+
+struct ajd_key_ctx {
+	struct ajd_key *k;
+};
+
+static int
+ajd_key_field(struct json_ctx *x, json_t *v, void *obj, int which)
+{
+	struct ajd_key *k = obj;
+
+	switch (which) {
+	case 0: return ajd_read_text(x, v, k->kid, sizeof(k->kid), "a key id");
+	case 1: return ajd_read_path_into(x, v, k->file, sizeof(k->file));
+	default: {
+		static const char *const algs[] = {"RS256", "RS384", "RS512", "ES256", "ES384"};
+		int i, r = json_read_enum(x, v, algs, ARRAY_SIZE(algs), &i);
+		if (r == 0)
+			snprintf(k->alg, sizeof(k->alg), "%s", algs[i]);
+		return r;
+	}
+	}
+}
+
+static const struct json_field ajd_key_fields[] = {
+	{"kid", ajd_key_field, 0, NULL},
+	{"file", ajd_key_field, 1, NULL},
+	{"alg", ajd_key_field, 2, NULL},
+};
+static const struct json_table ajd_key_table = {ajd_key_fields, ARRAY_SIZE(ajd_key_fields)};
+
+static int
+ajd_load_keys(struct json_ctx *x, json_t *v, void *obj, int arg)
+{
+	struct ajd_auth *a = &((struct ajd_config *)obj)->auth;
+	size_t n;
+	int r;
+
+	if ((r = json_read_array(x, v, AJD_MAX_KEYS, &n)) < 0)
+		return r;
+	a->n_keys = 0;
+	for (size_t i = 0; i < n; i++) {
+		size_t saved = json_path_push_index(x, i);
+		struct ajd_key *k = &a->keys[i];
+		memset(k, 0, sizeof(*k));
+		if ((r = json_walk_object(x, json_array_get(v, i), &ajd_key_table, k)) < 0)
+			return r;
+		if (!k->kid[0] || !k->file[0])
+			return json_fail(x,
+					 "expected {\"kid\": ..., \"file\": ...}: both are needed");
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(a->keys[j].kid, k->kid) == 0)
+				return json_fail(x, "key id '%s' twice", k->kid);
+		a->n_keys = i + 1;
+		json_path_pop(x, saved);
+	}
+	return 0;
+}
+
+static int
+ajd_auth_text(struct json_ctx *x, json_t *v, void *obj, int which)
+{
+	struct ajd_auth *a = &((struct ajd_config *)obj)->auth;
+
+	switch (which) {
+	case 0: return ajd_read_text(x, v, a->issuer, sizeof(a->issuer), "an issuer");
+	case 1: return ajd_read_text(x, v, a->audience, sizeof(a->audience), "an audience");
+	case 2: return ajd_read_text(x, v, a->admin_claim, sizeof(a->admin_claim), "a claim name");
+	default:
+		return ajd_read_text(x, v, a->admin_value, sizeof(a->admin_value), "a claim value");
+	}
+}
+
+static int
+ajd_auth_uint(struct json_ctx *x, json_t *v, void *obj, int which)
+{
+	struct ajd_auth *a = &((struct ajd_config *)obj)->auth;
+	uint64_t n;
+	int r;
+
+	switch (which) {
+	case 0:
+		if ((r = json_read_uint(x, v, 0, 3600, &n)) == 0)
+			a->leeway_s = (uint32_t)n;
+		return r;
+	case 1:
+		if ((r = json_read_uint(x, v, 0, 31536000, &n)) == 0)
+			a->max_token_lifetime_s = (uint32_t)n;
+		return r;
+	default:
+		if ((r = json_read_uint(x, v, 1, 1000000, &n)) == 0)
+			a->max_failures_per_minute = (uint32_t)n;
+		return r;
+	}
+}
+
+static int
+ajd_auth_bool(struct json_ctx *x, json_t *v, void *obj, int which)
+{
+	return json_read_bool(x, v, &((struct ajd_config *)obj)->auth.metrics_open_on_unix);
+}
+
+/* "uids", "gids", "admin_uids": arrays of numeric ids. */
+static int
+ajd_auth_ids(struct json_ctx *x, json_t *v, void *obj, int which)
+{
+	struct ajd_auth *a = &((struct ajd_config *)obj)->auth;
+	uint32_t *ids = which == 0 ? a->unix_uids : which == 1 ? a->unix_gids : a->unix_admin_uids;
+	size_t *count = which == 0   ? &a->n_unix_uids
+			: which == 1 ? &a->n_unix_gids
+				     : &a->n_unix_admin_uids;
+	size_t n;
+	int r;
+
+	if ((r = json_read_array(x, v, AJD_MAX_UNIX_IDS, &n)) < 0)
+		return r;
+	for (size_t i = 0; i < n; i++) {
+		size_t saved = json_path_push_index(x, i);
+		uint64_t id;
+		if ((r = json_read_uint(x, json_array_get(v, i), 0, AJD_ID_MAX, &id)) < 0)
+			return r;
+		ids[i] = (uint32_t)id;
+		json_path_pop(x, saved);
+	}
+	*count = n;
+	return 0;
+}
+
+static const struct json_field ajd_admin_fields[] = {
+	{"claim", ajd_auth_text, 2, NULL},
+	{"value", ajd_auth_text, 3, NULL},
+};
+static const struct json_table ajd_admin_table = {ajd_admin_fields, ARRAY_SIZE(ajd_admin_fields)};
+
+static const struct json_field ajd_jwt_fields[] = {
+	{"keys", ajd_load_keys, 0, NULL},
+	{"issuer", ajd_auth_text, 0, NULL},
+	{"audience", ajd_auth_text, 1, NULL},
+	{"leeway_s", ajd_auth_uint, 0, NULL},
+	{"max_token_lifetime_s", ajd_auth_uint, 1, NULL},
+	{"admin", NULL, 0, &ajd_admin_table},
+};
+static const struct json_table ajd_jwt_table = {ajd_jwt_fields, ARRAY_SIZE(ajd_jwt_fields)};
+
+static const struct json_field ajd_unix_fields[] = {
+	{"uids", ajd_auth_ids, 0, NULL},
+	{"gids", ajd_auth_ids, 1, NULL},
+	{"admin_uids", ajd_auth_ids, 2, NULL},
+};
+static const struct json_table ajd_unix_table = {ajd_unix_fields, ARRAY_SIZE(ajd_unix_fields)};
+
+static const struct json_field ajd_auth_fields[] = {
+	{"jwt", NULL, 0, &ajd_jwt_table},
+	{"unix", NULL, 0, &ajd_unix_table},
+	{"metrics_open_on_unix", ajd_auth_bool, 0, NULL},
+	{"max_failures_per_minute", ajd_auth_uint, 2, NULL},
+};
+static const struct json_table ajd_auth_table = {ajd_auth_fields, ARRAY_SIZE(ajd_auth_fields)};
+
+static int
+ajd_tenant_field(struct json_ctx *x, json_t *v, void *obj, int which)
+{
+	struct ajd_tenant *t = obj;
+	uint64_t n;
+	size_t cnt;
+	int r;
+
+	switch (which) {
+	case 0:
+		if ((r = json_read_array(x, v, AJD_MAX_TENANT_PROFILES, &cnt)) < 0)
+			return r;
+		for (size_t i = 0; i < cnt; i++) {
+			size_t saved = json_path_push_index(x, i);
+			if ((r = ajd_read_profile_into(x, json_array_get(v, i), t->profiles[i])) <
+			    0)
+				return r;
+			json_path_pop(x, saved);
+		}
+		t->n_profiles = cnt;
+		t->any_profile = false;
+		return 0;
+	case 1: return json_read_bool(x, v, &t->allow_host_access);
+	case 2:
+		if ((r = json_read_uint(x, v, 0, 100000, &n)) == 0)
+			t->max_sessions = (uint32_t)n;
+		return r;
+	default:
+		if ((r = json_read_uint(x, v, 0, 65536, &n)) == 0)
+			t->max_execs = (uint32_t)n;
+		return r;
+	}
+}
+
+static const struct json_field ajd_tenant_fields[] = {
+	{"profiles", ajd_tenant_field, 0, NULL},
+	{"allow_host_access", ajd_tenant_field, 1, NULL},
+	{"max_sessions", ajd_tenant_field, 2, NULL},
+	{"max_execs", ajd_tenant_field, 3, NULL},
+};
+static const struct json_table ajd_tenant_table = {ajd_tenant_fields,
+						   ARRAY_SIZE(ajd_tenant_fields)};
+
+static int
+ajd_load_tenants(struct json_ctx *x, json_t *v, void *obj, int arg)
+{
+	struct ajd_config *c = obj;
+	const char *name;
+	json_t *val;
+	size_t n;
+	int r;
+
+	if ((r = json_read_object(x, v, AJD_MAX_TENANTS, &n)) < 0)
+		return r;
+	c->n_tenants = 0;
+	json_object_foreach(v, name, val)
+	{
+		size_t saved = json_path_push_key(x, name);
+		struct ajd_tenant *t = &c->tenants[c->n_tenants];
+		size_t len = strlen(name);
+		bool ok = len > 0 && len <= AJD_TENANT_MAX;
+		for (size_t i = 0; ok && i < len; i++)
+			ok = name[i] > 0x20 && name[i] < 0x7f;
+		if (!ok)
+			return json_fail(x, "expected a tenant (a token's sub, \"unix:UID\" or "
+					    "\"*\") of 1 to 127 printable ASCII characters");
+		memset(t, 0, sizeof(*t));
+		memcpy(t->name, name, len + 1);
+		t->any_profile = true;
+		if ((r = json_walk_object(x, val, &ajd_tenant_table, t)) < 0)
+			return r;
+		c->n_tenants++;
+		json_path_pop(x, saved);
+	}
+	return 0;
+}
+
+static int
+ajd_tls_field(struct json_ctx *x, json_t *v, void *obj, int which)
+{
+	struct ajd_tls *t = &((struct ajd_config *)obj)->tls;
+
+	return which == 0 ? ajd_read_path_into(x, v, t->cert, sizeof(t->cert))
+			  : ajd_read_path_into(x, v, t->key, sizeof(t->key));
+}
+
+static const struct json_field ajd_tls_fields[] = {
+	{"cert", ajd_tls_field, 0, NULL},
+	{"key", ajd_tls_field, 1, NULL},
+};
+static const struct json_table ajd_tls_table = {ajd_tls_fields, ARRAY_SIZE(ajd_tls_fields)};
+
+static int
+ajd_load_templates(struct json_ctx *x, json_t *v, void *obj, int arg)
+{
+	struct ajd_agentcube *a = &((struct ajd_config *)obj)->agentcube;
+	const char *name;
+	json_t *val;
+	size_t n;
+	int r;
+
+	if ((r = json_read_object(x, v, AJD_MAX_TEMPLATES, &n)) < 0)
+		return r;
+	a->n_templates = 0;
+	json_object_foreach(v, name, val)
+	{
+		size_t saved = json_path_push_key(x, name);
+		if (!ajd_profile_name_ok(name))
+			return json_fail(x, "expected a template name of [A-Za-z0-9._-]{1,64}");
+		memcpy(a->templates[a->n_templates].name, name, strlen(name) + 1);
+		if ((r = ajd_read_profile_into(x, val, a->templates[a->n_templates].profile)) < 0)
+			return r;
+		a->n_templates++;
+		json_path_pop(x, saved);
+	}
+	return 0;
+}
+
+static int
+ajd_agentcube_default(struct json_ctx *x, json_t *v, void *obj, int arg)
+{
+	if (json_is_null(v)) {
+		((struct ajd_config *)obj)->agentcube.default_profile[0] = '\0';
+		return 0;
+	}
+	return ajd_read_profile_into(x, v, ((struct ajd_config *)obj)->agentcube.default_profile);
+}
+
+static const struct json_field ajd_agentcube_fields[] = {
+	{"templates", ajd_load_templates, 0, NULL},
+	{"default_profile", ajd_agentcube_default, 0, NULL},
+};
+static const struct json_table ajd_agentcube_table = {ajd_agentcube_fields,
+						      ARRAY_SIZE(ajd_agentcube_fields)};
+
+const struct ajd_tenant *
+ajd_tenant_policy(const struct ajd_config *c, const char *tenant)
+{
+	static const struct ajd_tenant builtin = {.name = "*", .any_profile = true};
+	const struct ajd_tenant *star = NULL;
+
+	for (size_t i = 0; i < c->n_tenants; i++) {
+		if (strcmp(c->tenants[i].name, tenant) == 0)
+			return &c->tenants[i];
+		if (strcmp(c->tenants[i].name, "*") == 0)
+			star = &c->tenants[i];
+	}
+	return star ? star : &builtin;
+}
+
+const char *
+ajd_agentcube_profile(const struct ajd_config *c, const char *name)
+{
+	for (size_t i = 0; i < c->agentcube.n_templates; i++)
+		if (strcmp(c->agentcube.templates[i].name, name) == 0)
+			return c->agentcube.templates[i].profile;
+	return c->agentcube.default_profile[0] ? c->agentcube.default_profile : c->default_profile;
+}
+
 /* --- the schema ----------------------------------------------------------- */
 
 static const struct json_field ajd_limits_fields[] = {
@@ -640,6 +1019,10 @@ static const struct json_field ajd_fields[] = {
 	{"log_format", ajd_load_log_format, 0, NULL},
 	{"limits", NULL, 0, &ajd_limits_table},
 	{"pools", ajd_load_pools, 0, NULL},
+	{"auth", NULL, 0, &ajd_auth_table},
+	{"tenants", ajd_load_tenants, 0, NULL},
+	{"tls", NULL, 0, &ajd_tls_table},
+	{"agentcube", NULL, 0, &ajd_agentcube_table},
 };
 static const struct json_table ajd_table = {ajd_fields, ARRAY_SIZE(ajd_fields)};
 
@@ -752,12 +1135,12 @@ ajd_config_validate(const struct ajd_config *c, struct jail_error *e)
 	/* How the values go together. */
 	for (size_t i = 0; i < c->n_listen; i++) {
 		ajd_listen_format(&c->listen[i], a, sizeof(a));
-		if (c->listen[i].kind == AJD_LISTEN_TCP && !c->insecure_no_auth)
+		if (c->listen[i].kind == AJD_LISTEN_TCP && !c->insecure_no_auth && !c->auth.n_keys)
 			return jerr_plain(
 				e, EINVAL,
-				"listen %s: a TCP listener needs authentication, which "
-				"this agentjaild does not have yet; set insecure_no_auth to "
-				"accept unauthenticated TCP (a warning is logged)",
+				"listen %s: a TCP listener needs authentication: configure "
+				"auth.jwt.keys, or set insecure_no_auth to accept "
+				"unauthenticated TCP (a warning is logged)",
 				a);
 		for (size_t j = 0; j < i; j++)
 			if (strcmp(a, ajd_listen_format(&c->listen[j], b, sizeof(b))) == 0)
@@ -771,6 +1154,12 @@ ajd_config_validate(const struct ajd_config *c, struct jail_error *e)
 				  "limits.max_execs_per_session: expected at most "
 				  "limits.max_execs_total (%u), got %u",
 				  c->limits.max_execs_total, c->limits.max_execs_per_session);
+	if (!c->tls.cert[0] != !c->tls.key[0])
+		return jerr_plain(e, EINVAL, "tls: expected both \"cert\" and \"key\", got only %s",
+				  c->tls.cert[0] ? "\"cert\"" : "\"key\"");
+	if (!c->auth.admin_claim[0] != !c->auth.admin_value[0])
+		return jerr_plain(e, EINVAL,
+				  "auth.jwt.admin: expected both \"claim\" and \"value\"");
 	if (c->limits.max_connections_per_client > c->limits.max_connections)
 		return jerr_plain(e, EINVAL,
 				  "limits.max_connections_per_client: expected at most "

@@ -104,6 +104,68 @@ struct ajd_pool {
 	bool has_size, has_max;
 };
 
+/* "auth": who may use the API (agentjaild.conf(5), AUTHENTICATION). */
+#define AJD_MAX_KEYS		  8
+#define AJD_KID_MAX		  64
+#define AJD_CLAIM_STR_MAX	  255
+#define AJD_MAX_UNIX_IDS	  16
+#define AJD_DEFAULT_LEEWAY_S	  60u
+#define AJD_DEFAULT_AUTH_FAILURES 30u /* per client address and minute */
+struct ajd_key {
+	char kid[AJD_KID_MAX + 1];
+	char file[JAIL_MAX_PATH + 1]; /* a PEM public key or certificate */
+	char alg[8];		      /* "": the key's default */
+};
+struct ajd_auth {
+	struct ajd_key keys[AJD_MAX_KEYS];
+	size_t n_keys;
+	char issuer[AJD_CLAIM_STR_MAX + 1];   /* "": not checked */
+	char audience[AJD_CLAIM_STR_MAX + 1]; /* "": not checked */
+	uint32_t leeway_s;
+	uint32_t max_token_lifetime_s;	   /* 0: no maximum */
+	char admin_claim[AJD_KID_MAX + 1]; /* "": no admin by token */
+	char admin_value[AJD_CLAIM_STR_MAX + 1];
+	/* Unix sockets: SO_PEERCRED. No uids and no gids: anyone who can
+	 * open the socket (its mode and group decide). */
+	uint32_t unix_uids[AJD_MAX_UNIX_IDS], unix_gids[AJD_MAX_UNIX_IDS];
+	size_t n_unix_uids, n_unix_gids;
+	uint32_t unix_admin_uids[AJD_MAX_UNIX_IDS]; /* default: root */
+	size_t n_unix_admin_uids;
+	bool metrics_open_on_unix;
+	uint32_t max_failures_per_minute; /* per client address */
+};
+
+/* "tenants": per-tenant policy; the tenant "*" applies to the others. */
+#define AJD_MAX_TENANTS		64
+#define AJD_TENANT_MAX		127
+#define AJD_MAX_TENANT_PROFILES 16
+struct ajd_tenant {
+	char name[AJD_TENANT_MAX + 1];
+	char profiles[AJD_MAX_TENANT_PROFILES][JAIL_MAX_NAME + 1];
+	size_t n_profiles;
+	bool any_profile;	/* "profiles" absent */
+	bool allow_host_access; /* profiles with host networking or writable host paths */
+	uint32_t max_sessions;	/* live sessions; 0: only the host's limit */
+	uint32_t max_execs;	/* concurrent execs; 0: only the host's limit */
+};
+
+/* "tls": HTTPS on the TCP listeners. */
+struct ajd_tls {
+	char cert[JAIL_MAX_PATH + 1]; /* "": no TLS */
+	char key[JAIL_MAX_PATH + 1];
+};
+
+/* "agentcube": the AgentCube-compatible API's template name → profile. */
+#define AJD_MAX_TEMPLATES 32
+struct ajd_agentcube {
+	struct {
+		char name[JAIL_MAX_NAME + 1];
+		char profile[JAIL_MAX_NAME + 1];
+	} templates[AJD_MAX_TEMPLATES];
+	size_t n_templates;
+	char default_profile[JAIL_MAX_NAME + 1]; /* "": the daemon's default_profile */
+};
+
 /* An empty string is "not set" where the comment says what that means. */
 struct ajd_config {
 	struct ajd_listen listen[AJD_MAX_LISTEN];
@@ -121,7 +183,18 @@ struct ajd_config {
 	struct ajd_limits limits;
 	struct ajd_pool pools[AJD_MAX_POOLS]; /* "pools": {"NAME": {"size", "max"}} */
 	size_t n_pools;
+	struct ajd_auth auth;
+	struct ajd_tenant tenants[AJD_MAX_TENANTS];
+	size_t n_tenants;
+	struct ajd_tls tls;
+	struct ajd_agentcube agentcube;
 };
+
+/* The policy of a tenant: its own entry, else "*", else the built-in one
+ * (any profile without host access, no quotas). Never NULL. */
+const struct ajd_tenant *ajd_tenant_policy(const struct ajd_config *c, const char *tenant);
+/* The profile the AgentCube template `name` maps to. */
+const char *ajd_agentcube_profile(const struct ajd_config *c, const char *name);
 
 /* The built-in defaults (those of agentjaild.conf(5)). */
 void ajd_config_init(struct ajd_config *c);

@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "auth.h"
 #include "http.h"
 #include "log.h"
 #include "privsep.h"
@@ -32,6 +33,9 @@
 #include "seccomp.h"
 
 const struct ajd_config *http_cfg;
+/* The configuration in use: the start's, with what SIGHUP may change
+ * (authentication, tenants, compatibility) replaced by PRIV_CONFIG. */
+static struct ajd_config live;
 char http_cgroup_base[4096];
 
 static struct {
@@ -167,6 +171,27 @@ ask_profiles(void)
 }
 
 static void
+on_config(const struct ajd_config *c, const char *material)
+{
+	struct jail_error e = {0};
+	char n[16];
+
+	if (auth_install(material, &e) < 0) {
+		log_event(LOG_ERROR, "config.reload", "error", e.msg, "result",
+			  "the configuration in use stays", NULL);
+		return;
+	}
+	/* What the listeners are, limits, pools: as started. */
+	live.auth = c->auth;
+	memcpy(live.tenants, c->tenants, sizeof(live.tenants));
+	live.n_tenants = c->n_tenants;
+	live.agentcube = c->agentcube;
+	snprintf(n, sizeof(n), "%zu", c->auth.n_keys);
+	log_event(LOG_INFO, "config.reload", "keys", n, "tls", auth_tls_ready() ? "yes" : "no",
+		  NULL);
+}
+
+static void
 on_priv(void)
 {
 	static char buf[PRIV_MAX_MSG];
@@ -199,6 +224,9 @@ on_priv(void)
 			session_end(s, "worker_died", true);
 	} else if (hd->type == PRIV_RELOADED) {
 		ask_profiles();
+	} else if (hd->type == PRIV_CONFIG && (size_t)n > sizeof(*hd) + sizeof(struct ajd_config) &&
+		   buf[n - 1] == '\0') {
+		on_config((const void *)(buf + sizeof(*hd)), buf + sizeof(*hd) + sizeof(live));
 	} else if (hd->type == PRIV_POOLS) {
 		json_error_t err;
 		json_t *v = json_loadb(buf + sizeof(*hd), (size_t)n - sizeof(*hd),
@@ -315,11 +343,24 @@ next_timeout_ms(void)
 	return t;
 }
 
+/* libmicrohttpd's own messages (a TLS handshake that failed, a socket
+ * error), as log lines of ours. */
+static void
+mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char msg[256];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	msg[strcspn(msg, "\n")] = '\0';
+	log_event(LOG_WARN, "http.mhd", "message", msg, NULL);
+}
+
 static int
 start_daemons(const int *listen_fds, size_t n, struct jail_error *e)
 {
 	for (size_t i = 0; i < n; i++) {
 		bool tcp = http_cfg->listen[i].kind == AJD_LISTEN_TCP;
+		bool tls = tcp && auth_tls_ready();
 		const struct ajd_limits *l = &http_cfg->limits;
 		struct MHD_OptionItem opts[] = {
 			{MHD_OPTION_LISTEN_SOCKET, listen_fds[i], NULL},
@@ -330,15 +371,20 @@ start_daemons(const int *listen_fds, size_t n, struct jail_error *e)
 			{MHD_OPTION_CONNECTION_MEMORY_LIMIT,
 			 (intptr_t)(l->max_header_bytes + 16384), NULL},
 			{MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)api_completed, NULL},
-			{tcp ? MHD_OPTION_PER_IP_CONNECTION_LIMIT : MHD_OPTION_ARRAY,
-			 tcp ? (intptr_t)l->max_connections_per_client : 0, NULL},
+			{MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+			 (intptr_t)l->max_connections_per_client, NULL},
+			auth_tls_option(),
 			{MHD_OPTION_END, 0, NULL},
 		};
+		if (!tls)
+			opts[6] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
 		if (!tcp)
 			opts[5] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
-		h.daemons[i] = MHD_start_daemon(
-			MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, 0, NULL, NULL,
-			api_handle, NULL, MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
+		h.daemons[i] = MHD_start_daemon(MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
+							MHD_USE_ERROR_LOG | (tls ? MHD_USE_TLS : 0),
+						0, NULL, NULL, api_handle, NULL,
+						MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+						MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
 		if (!h.daemons[i])
 			return jerr_plain(e, EIO, "libmicrohttpd: cannot serve listener %zu", i);
 		const union MHD_DaemonInfo *di =
@@ -391,8 +437,10 @@ loop(void)
 			uint32_t e = evs[i].events;
 			if (w == &w_sig) {
 				struct signalfd_siginfo si;
+				/* SIGHUP is the monitor's (PRIV_CONFIG follows). */
 				while (read(h.sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
-					stop();
+					if (si.ssi_signo != SIGHUP)
+						stop();
 			} else if (w == &w_priv) {
 				on_priv();
 			} else if (w == &w_timer) {
@@ -416,14 +464,19 @@ loop(void)
 
 int
 http_main(const struct ajd_config *cfg, const int *listen_fds, size_t n_listen, int priv_sock,
-	  uid_t uid, gid_t gid, const struct jail_filter *filter)
+	  uid_t uid, gid_t gid, const struct jail_filter *filter, const char *material)
 {
 	struct jail_error e = {0};
 	sigset_t set;
 
-	http_cfg = cfg;
+	live = *cfg;
+	http_cfg = &live;
 	h.priv = priv_sock;
 	log_init(cfg->log_format == AJD_LOG_JSON, "agentjaild-http");
+	if (auth_install(material, &e) < 0) {
+		log_event(LOG_ERROR, "http.auth", "error", e.msg, NULL);
+		return 1;
+	}
 
 	/* Privileges: a uid of its own, no groups, no capabilities to gain,
 	 * gone with the monitor, no process creation or exec. */

@@ -168,9 +168,10 @@ json_t *http_profiles(void);
 /* The warm pools' state (from the monitor), parsed; NULL before it told. */
 json_t *http_pools(void);
 
-/* The HTTP process: drops privileges, serves until SIGTERM. */
+/* The HTTP process: drops privileges, serves until SIGTERM. material:
+ * the keys' and certificate's contents (auth.h). */
 int http_main(const struct ajd_config *cfg, const int *listen_fds, size_t n_listen, int priv_sock,
-	      uid_t uid, gid_t gid, const struct jail_filter *filter);
+	      uid_t uid, gid_t gid, const struct jail_filter *filter, const char *material);
 
 /* --- the endpoints (api.c) ----------------------------------------------- */
 

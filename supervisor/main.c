@@ -23,6 +23,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "auth.h"
 #include "config.h"
 #include "http.h"
 #include "internal.h"
@@ -228,6 +229,40 @@ http_filter(struct jail_filter **ret, struct jail_error *e)
 	return r;
 }
 
+/* The command line's settings, kept for SIGHUP's rereading. */
+static struct {
+	const char *config_file, *profiles_dir;
+	struct ajd_listen listen[AJD_MAX_LISTEN];
+	size_t n_listen;
+	bool insecure;
+} cli;
+
+/* The file (the defaults if the default file does not exist), then the
+ * command line, validated. */
+static int
+load_config(struct ajd_config *c, struct jail_error *e)
+{
+	ajd_config_init(c);
+	int r = ajd_config_load_file(c, cli.config_file ? cli.config_file : AJD_CONFIG_FILE, e);
+	if (r < 0 && !(r == -ENOENT && !cli.config_file))
+		return r;
+	if (cli.n_listen) {
+		memcpy(c->listen, cli.listen, sizeof(cli.listen));
+		c->n_listen = cli.n_listen;
+	}
+	if (cli.profiles_dir)
+		snprintf(c->profiles_dir, sizeof(c->profiles_dir), "%s", cli.profiles_dir);
+	if (cli.insecure)
+		c->insecure_no_auth = true;
+	return ajd_config_validate(c, e);
+}
+
+static bool
+loopback(const struct ajd_listen *l)
+{
+	return strncmp(l->host, "127.", 4) == 0 || strcmp(l->host, "::1") == 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -241,27 +276,24 @@ main(int argc, char **argv)
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
 	};
-	struct ajd_config cfg;
+	static struct ajd_config cfg;
 	struct jail_error e = {0};
-	const char *config_file = NULL, *profiles_dir = NULL;
-	struct ajd_listen cli_listen[AJD_MAX_LISTEN];
-	size_t n_cli_listen = 0;
-	bool check = false, insecure = false;
+	bool check = false;
 	int opt;
 
 	ajd_config_init(&cfg);
 	while ((opt = getopt_long(argc, argv, "c:nl:p:h", opts, NULL)) != -1) {
 		switch (opt) {
-		case 'c': config_file = optarg; break;
+		case 'c': cli.config_file = optarg; break;
 		case 'n': check = true; break;
 		case 'l':
-			if (n_cli_listen == AJD_MAX_LISTEN)
+			if (cli.n_listen == AJD_MAX_LISTEN)
 				return die("--listen", "at most 8 listeners");
-			if (ajd_parse_listen(optarg, &cli_listen[n_cli_listen++], &e) < 0)
+			if (ajd_parse_listen(optarg, &cli.listen[cli.n_listen++], &e) < 0)
 				return die(e.msg, NULL);
 			break;
-		case 'p': profiles_dir = optarg; break;
-		case 'I': insecure = true; break;
+		case 'p': cli.profiles_dir = optarg; break;
+		case 'I': cli.insecure = true; break;
 		case 'h': usage(stdout); return 0;
 		case 'V': printf("agentjaild 0.1.0\n"); return 0;
 		default: usage(stderr); return 2;
@@ -269,20 +301,13 @@ main(int argc, char **argv)
 	}
 	if (optind < argc)
 		return die("unexpected argument", argv[optind]);
-	int r = ajd_config_load_file(&cfg, config_file ? config_file : AJD_CONFIG_FILE, &e);
-	if (r < 0 && !(r == -ENOENT && !config_file))
+	if (load_config(&cfg, &e) < 0)
 		return die(e.msg, NULL);
-	if (n_cli_listen) {
-		memcpy(cfg.listen, cli_listen, sizeof(cli_listen));
-		cfg.n_listen = n_cli_listen;
-	}
-	if (profiles_dir)
-		snprintf(cfg.profiles_dir, sizeof(cfg.profiles_dir), "%s", profiles_dir);
-	if (insecure)
-		cfg.insecure_no_auth = true;
-	if (ajd_config_validate(&cfg, &e) < 0)
+	/* The keys and the certificate: read (as root) and built, so that a
+	 * bad file stops the start, not the first request. */
+	char *material = auth_material_read(&cfg, &e);
+	if (!material || auth_material_check(material, &e) < 0)
 		return die(e.msg, NULL);
-
 	struct mprofiles ps;
 	if (mprofiles_load(&ps, cfg.profiles_dir, &e) < 0)
 		return die(e.msg, NULL);
@@ -291,6 +316,7 @@ main(int argc, char **argv)
 	if (check) {
 		printf("configuration OK\n");
 		mprofiles_free(&ps);
+		free(material);
 		return 0;
 	}
 	if (geteuid() != 0)
@@ -301,14 +327,23 @@ main(int argc, char **argv)
 		return die(e.msg, NULL);
 	if (mkdir(cfg.runtime_dir, 0755) < 0 && errno != EEXIST)
 		return die("runtime_dir", strerror(errno));
-	for (size_t i = 0; i < cfg.n_listen; i++)
-		if (cfg.listen[i].kind == AJD_LISTEN_TCP && cfg.insecure_no_auth) {
-			char a[128];
-			ajd_listen_format(&cfg.listen[i], a, sizeof(a));
+	for (size_t i = 0; i < cfg.n_listen; i++) {
+		char a[128];
+		ajd_listen_format(&cfg.listen[i], a, sizeof(a));
+		if (cfg.listen[i].kind != AJD_LISTEN_TCP)
+			continue;
+		if (cfg.insecure_no_auth)
 			log_event(LOG_WARN, "insecure_no_auth", "listen", a, "warning",
-				  "TCP without authentication: anyone who can connect can run code",
+				  cfg.auth.n_keys ? "TCP requests without a token are served, "
+						    "unauthenticated"
+						  : "TCP without authentication: anyone who can "
+						    "connect can run code",
 				  NULL);
-		}
+		if (cfg.auth.n_keys && !cfg.tls.cert[0] && !loopback(&cfg.listen[i]))
+			log_event(LOG_WARN, "tls", "listen", a, "warning",
+				  "bearer tokens on TCP without TLS travel in clear: configure tls",
+				  NULL);
+	}
 	int fds[AJD_MAX_LISTEN];
 	for (size_t i = 0; i < cfg.n_listen; i++) {
 		fds[i] = cfg.listen[i].kind == AJD_LISTEN_UNIX
@@ -353,13 +388,14 @@ main(int argc, char **argv)
 		close(sv[0]);
 		close(worker);
 		mprofiles_free(&ps);
-		exit(http_main(&cfg, fds, cfg.n_listen, sv[1], uid, gid, filter));
+		exit(http_main(&cfg, fds, cfg.n_listen, sv[1], uid, gid, filter, material));
 	}
 	close(sv[1]);
 	for (size_t i = 0; i < cfg.n_listen; i++)
 		close(fds[i]);
 	jail_filter_free(filter);
-	r = monitor_run(&cfg, &ps, sv[0], pid, worker, cfg.profiles_dir);
+	free(material);
+	int r = monitor_run(&cfg, &ps, sv[0], pid, worker, cfg.profiles_dir, load_config);
 	mprofiles_free(&ps);
 	uidalloc_release(&lease);
 	log_event(LOG_INFO, "exit", "status", r ? "1" : "0", NULL);

@@ -17,6 +17,7 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
+#include "auth.h"
 #include "internal.h"
 #include "json.h"
 #include "log.h"
@@ -329,6 +330,7 @@ static struct {
 	int sock, epfd, sigfd, http_pidfd, worker_exe;
 	pid_t http_pid;
 	uint64_t refill_at; /* us; 0: no refill deferred */
+	monitor_reload_fn *reload_config;
 } m;
 
 /* epoll data: small numbers are our own fds; a jail's pidfd and setup fd
@@ -911,6 +913,37 @@ reload_profiles(void)
 	push_pools();
 }
 
+/* SIGHUP: the configuration again, for the HTTP process (authentication,
+ * tenants, TLS, compatibility), with the contents of the files only root
+ * reads. A configuration or a file that does not load changes nothing. */
+static void
+reload_config(void)
+{
+	struct jail_error e = {0};
+	struct ajd_config *c = malloc(sizeof(*c));
+	char *material = NULL;
+
+	if (!c || m.reload_config(c, &e) < 0 || !(material = auth_material_read(c, &e)) ||
+	    auth_material_check(material, &e) < 0) {
+		log_event(LOG_ERROR, "config.reload", "error", c ? e.msg : "out of memory",
+			  "result", "the configuration in use stays", NULL);
+		free(material);
+		free(c);
+		return;
+	}
+	size_t mlen = strlen(material) + 1;
+	struct priv_hdr h = {.type = PRIV_CONFIG};
+	struct iovec iov[3] = {{&h, sizeof(h)}, {c, sizeof(*c)}, {material, mlen}};
+	struct msghdr mh = {.msg_iov = iov, .msg_iovlen = 3};
+	if (sizeof(h) + sizeof(*c) + mlen > PRIV_MAX_MSG)
+		log_event(LOG_ERROR, "config.reload", "error",
+			  "the keys and certificate are too large to pass", NULL);
+	else if (sendmsg(m.sock, &mh, MSG_NOSIGNAL) < 0)
+		log_event(LOG_ERROR, "config.reload", "error", strerror(errno), NULL);
+	free(material);
+	free(c);
+}
+
 static void
 shutdown_all(void)
 {
@@ -975,6 +1008,7 @@ on_event(uint64_t what)
 			if (si.ssi_signo != SIGHUP)
 				return -ECANCELED;
 			reload_profiles();
+			reload_config();
 		}
 		return 0;
 	}
@@ -997,12 +1031,13 @@ on_event(uint64_t what)
 
 int
 monitor_run(const struct ajd_config *cfg, struct mprofiles *profiles, int priv_sock, pid_t http_pid,
-	    int worker_exe, const char *profiles_dir)
+	    int worker_exe, const char *profiles_dir, monitor_reload_fn *reload)
 {
 	sigset_t set;
 	int rc = 0;
 
 	m.cfg = cfg;
+	m.reload_config = reload;
 	m.profiles = profiles;
 	m.profiles_dir = profiles_dir;
 	m.sock = priv_sock;

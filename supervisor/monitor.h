@@ -34,7 +34,11 @@ char *mprofiles_json(const struct mprofiles *p);
 
 /* Run the monitor until SIGTERM/SIGINT or the HTTP process's end. Owns the
  * listeners' paths (removed at exit), the profiles and every jail. */
+/* How SIGHUP rereads the configuration (the file, then the command line's
+ * overrides, validated): main.c's. */
+typedef int monitor_reload_fn(struct ajd_config *c, struct jail_error *e);
 int monitor_run(const struct ajd_config *cfg, struct mprofiles *profiles, int priv_sock,
-		pid_t http_pid, int worker_exe, const char *profiles_dir);
+		pid_t http_pid, int worker_exe, const char *profiles_dir,
+		monitor_reload_fn *reload_config);
 
 #endif

@@ -25,14 +25,17 @@
  *
  * The monitor tells the HTTP process, unasked: PRIV_EXITED when a jail's
  * worker died (the session is over), PRIV_RELOADED after SIGHUP reloaded
- * the profiles, PRIV_POOLS whenever the warm pools changed.
+ * the profiles, PRIV_POOLS whenever the warm pools changed, PRIV_CONFIG
+ * after SIGHUP reread the configuration (the HTTP process takes its
+ * authentication, tenants and compatibility settings, and the keys' and
+ * certificate's contents, which only root can read).
  */
 #ifndef AGENTJAIL_PRIVSEP_H
 #define AGENTJAIL_PRIVSEP_H
 
 #include <stdint.h>
 
-#define PRIV_MAX_MSG (256u << 10)
+#define PRIV_MAX_MSG (1u << 20)
 
 enum priv_type {
 	PRIV_CREATE = 1,
@@ -42,6 +45,7 @@ enum priv_type {
 	PRIV_EXITED,	  /* struct priv_exited */
 	PRIV_RELOADED,	  /* struct priv_hdr */
 	PRIV_POOLS,	  /* struct priv_hdr + JSON: the warm pools' state */
+	PRIV_CONFIG,	  /* struct priv_hdr + struct ajd_config + material (auth.h), NUL-ended */
 };
 
 struct priv_hdr {

@@ -124,7 +124,8 @@ buf_close(struct buf *b)
 
 #define TOP_KEYS                                                                                   \
 	"format, listen, socket_mode, socket_group, insecure_no_auth, http_user, profiles_dir, "   \
-	"default_profile, runtime_dir, cgroup_parent, worker, log_format, limits, pools"
+	"default_profile, runtime_dir, cgroup_parent, worker, log_format, limits, pools, auth, "   \
+	"tenants, tls, agentcube"
 #define LIMIT_KEYS                                                                                 \
 	"max_body_bytes, max_json_bytes, max_header_bytes, max_connections, "                      \
 	"max_connections_per_client, connection_timeout_s, max_execs_per_session, "                \
@@ -152,8 +153,8 @@ buf_close(struct buf *b)
 #define IPV4_EXPECT                                                                                \
 	"expected \"HOST:PORT\" with a numeric IPv4 address as HOST (names are not resolved)"
 #define NO_AUTH_MSG                                                                                \
-	"a TCP listener needs authentication, which this agentjaild does not have yet; set "       \
-	"insecure_no_auth to accept unauthenticated TCP (a warning is logged)"
+	"a TCP listener needs authentication: configure auth.jwt.keys, or set insecure_no_auth "   \
+	"to accept unauthenticated TCP (a warning is logged)"
 
 static void
 test_defaults(void)
