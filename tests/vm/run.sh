@@ -223,6 +223,11 @@ for f in "$build"/*; do
 	msg=$(copy_elf "$f" "/aj/build/${f##*/}") || die "copy ${f##*/}: $msg"
 done
 msg=$(copy_elf "$top/build/ajprobe" /aj/build/ajprobe) || die "copy ajprobe: $msg"
+# The session worker is, like the probe, always built in build/.
+if [ ! -e "$build/agentjail-worker" ] && [ -x "$top/build/agentjail-worker" ]; then
+	msg=$(copy_elf "$top/build/agentjail-worker" /aj/build/agentjail-worker) ||
+		die "copy agentjail-worker: $msg"
+fi
 # busybox's applets, where nothing else is.
 while IFS= read -r a; do
 	case "$a" in bin/* | sbin/* | usr/bin/* | usr/sbin/*) ;; *) continue ;; esac
