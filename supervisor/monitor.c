@@ -262,6 +262,12 @@ mprofiles_json(const struct mprofiles *ps)
 		const struct mprofile *p = &ps->v[i];
 		const struct jail_config *c = &p->config;
 		json_t *mounts = json_array();
+		/* Host networking or a host directory the jail can write: what
+		 * a tenant needs allow_host_access for. */
+		bool host = c->net == JAIL_NET_HOST || c->workspace_dir;
+		for (size_t k = 0; k < c->n_mounts; k++)
+			if (c->mounts[k].kind == JAIL_MOUNT_BIND)
+				host |= !c->mounts[k].readonly;
 		for (size_t k = 0; k < c->n_mounts; k++)
 			if (c->mounts[k].kind == JAIL_MOUNT_BIND)
 				json_array_append_new(mounts,
@@ -278,6 +284,7 @@ mprofiles_json(const struct mprofiles *ps)
 			c->workspace_dir, "rootfs", c->rootfs, "session", "idle_timeout_s",
 			(json_int_t)c->session_idle_s, "max_lifetime_s",
 			(json_int_t)c->session_lifetime_s);
+		json_object_set_new(o, "host_access", json_boolean(host));
 		json_array_append_new(a, o);
 	}
 	char *s = json_dumps(a, JSON_COMPACT);
