@@ -101,6 +101,9 @@ $(BUILD)/tests/test_daemon_config: tests/unit/test_daemon_config.c supervisor/co
 	$(CC) $(CFLAGS_ALL) -iquote tests/harness -iquote supervisor $(LDFLAGS_ALL) $< \
 		supervisor/config.c $(BUILD)/libagentjail.a $(PKG_LIBS) -o $@
 
+# The AgentCube layer's parsers: its test includes supervisor/compat.c.
+$(BUILD)/tests/test_compat: supervisor/compat.c supervisor/compat.h supervisor/proto.h
+
 # Likewise the token verifier, with libcrypto.
 $(BUILD)/tests/test_jwt: tests/unit/test_jwt.c supervisor/jwt.c supervisor/jwt.h \
 		tests/harness/tap.h $(BUILD)/libagentjail.a

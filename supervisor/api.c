@@ -6,6 +6,10 @@
  * when the answer is there. Request bodies are parsed with the strict
  * JSON tables of jail/json.h: unknown and duplicate keys are 400 with the
  * JSON path; well-formed but unacceptable values are 422.
+ *
+ * The AgentCube-compatible endpoints (the last section) are a translation
+ * onto the same operations: a request of theirs is marked `compat`, which
+ * selects their error bodies and their answers where the two differ.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -16,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "compat.h"
 #include "http.h"
 #include "json.h"
 #include "log.h"
@@ -37,7 +42,20 @@ enum route {
 	R_EXEC,	    /* /v1/sessions/{id}/exec */
 	R_FILES,    /* /v1/sessions/{id}/files[/{path}] */
 	R_RUN,	    /* /v1/run */
+	/* AgentCube (compat.h) */
+	R_AC_HEALTH,  /* /health/live, /health/ready */
+	R_AC_CREATE,  /* /v1/code-interpreter */
+	R_AC_DELETE,  /* /v1/code-interpreter/sessions/{id} */
+	R_AC_EXECUTE, /* …/invocations/api/execute */
+	R_AC_FILES,   /* …/invocations/api/files */
+	R_AC_FILE,    /* …/invocations/api/files/{path} */
+	R_AC_OTHER,   /* …/invocations/… */
 };
+
+/* Which AgentCube server a request is for: the WorkloadManager's
+ * {"message"} errors or PicoD's {"error", "code"}. */
+enum ac_plane { AC_NO, AC_CONTROL, AC_DATA };
+struct ac_state;
 
 struct exec_state {
 	struct buf out, err;
@@ -87,6 +105,8 @@ struct http_ctx {
 	struct http_ctx *next_waiter;
 	uint64_t t0;
 	bool client_gone;
+	enum ac_plane compat;
+	struct ac_state *ac;
 };
 
 static struct http_ctx *waiters; /* uploads waiting for a session's queue to drain */
@@ -95,6 +115,7 @@ static struct http_ctx *waiters; /* uploads waiting for a session's queue to dra
 
 static struct {
 	uint64_t requests, sessions_created, sessions_deleted, execs, exec_errors;
+	uint64_t compat_requests;
 	uint64_t file_bytes_in, file_bytes_out;
 	uint64_t errors_by_status[6]; /* 4xx index by hundreds */
 	uint64_t lat_buckets[12], lat_count, lat_sum_us;
@@ -226,6 +247,11 @@ api_metrics(void)
 		"agentjail_http_requests_total %" PRIu64 "\n",
 		metrics.requests);
 	fprintf(f,
+		"# HELP agentjail_agentcube_requests_total Requests of the AgentCube API.\n"
+		"# TYPE agentjail_agentcube_requests_total counter\n"
+		"agentjail_agentcube_requests_total %" PRIu64 "\n",
+		metrics.compat_requests);
+	fprintf(f,
 		"# TYPE agentjail_sessions_created_total counter\n"
 		"agentjail_sessions_created_total %" PRIu64 "\n",
 		metrics.sessions_created);
@@ -274,6 +300,9 @@ respond(struct http_ctx *r, unsigned status, struct MHD_Response *resp)
 {
 	if (r->resp)
 		MHD_destroy_response(r->resp);
+	/* The Router names the session in every answer of the data plane. */
+	if (r->compat == AC_DATA && r->sid[0])
+		MHD_add_response_header(resp, "x-agentcube-session-id", r->sid);
 	r->resp = resp;
 	r->status = status;
 	if (status >= 400) {
@@ -317,6 +346,10 @@ respond_error(struct http_ctx *r, unsigned status, const char *code, const char 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	count_error(code);
+	if (r->compat) {
+		respond_json(r, status, compat_error_json(r->compat == AC_DATA, status, msg));
+		return;
+	}
 	respond_json(r, status, json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", msg));
 }
 
@@ -826,6 +859,8 @@ created(void *owner, const struct priv_reply_view *v)
 	if (v->err) {
 		if (v->err == EAGAIN)
 			respond_error(r, 503, "too_many_sessions", "%s", v->msg);
+		else if (v->err == ENOENT && r->compat)
+			respond_error(r, 404, "unknown_profile", "code interpreter not found");
 		else if (v->err == ENOENT)
 			respond_error(r, 422, "unknown_profile", "%s", v->msg);
 		else
@@ -872,6 +907,11 @@ created(void *owner, const struct priv_reply_view *v)
 			r->x->one_shot = true;
 		else
 			session_end(s, "run_done", false);
+		return;
+	}
+	if (r->compat) {
+		const char *name = json_string_value(json_object_get(r->pending_exec, "_ac_name"));
+		respond_json(r, 200, compat_created_json(s->id, name ? name : "?"));
 		return;
 	}
 	respond_json(r, 201, session_json(s));
@@ -966,11 +1006,20 @@ list_sessions(struct http_ctx *r)
 }
 
 static void
+deleted(struct http_ctx *r)
+{
+	if (r->compat)
+		respond_json(r, 200, json_pack("{s:s}", "message", "Sandbox deleted successfully"));
+	else
+		respond_empty(r, 204);
+}
+
+static void
 destroyed(void *owner, const struct priv_reply_view *v)
 {
 	struct http_ctx *r = owner;
 	r->waiting_priv = false;
-	respond_empty(r, 204);
+	deleted(r);
 }
 
 static void
@@ -983,7 +1032,7 @@ delete_session(struct http_ctx *r, struct session *s)
 	r->s = NULL;
 	/* Answer once the monitor has ended the jail: 204 means gone. */
 	if (priv_destroy_wait(jail, destroyed, r) < 0)
-		respond_empty(r, 204);
+		deleted(r);
 	else
 		r->waiting_priv = true;
 }
@@ -1216,6 +1265,8 @@ exec_finished(struct http_ctx *r, json_t *result)
 	}
 }
 
+static void ac_exec_done(struct http_ctx *r, const struct ajw_exit *ex, int err, const char *msg);
+
 static void
 exec_reply(struct wreq *w, uint32_t type, const char *p, uint32_t len)
 {
@@ -1273,7 +1324,10 @@ exec_reply(struct wreq *w, uint32_t type, const char *p, uint32_t len)
 		 * next (POST /v1/run) does not answer it a second time. */
 		wreq_orphan(w);
 		r->w = NULL;
-		exec_finished(r, exit_json(&ex));
+		if (r->compat)
+			ac_exec_done(r, &ex, 0, NULL);
+		else
+			exec_finished(r, exit_json(&ex));
 		return;
 	}
 	case AJW_ERROR: {
@@ -1285,7 +1339,9 @@ exec_reply(struct wreq *w, uint32_t type, const char *p, uint32_t len)
 			msg = "the worker gave no reason";
 		wreq_orphan(w);
 		r->w = NULL;
-		if (er.code == AJW_E_EXEC_FAILED) {
+		if (er.code == AJW_E_EXEC_FAILED && r->compat) {
+			ac_exec_done(r, NULL, er.err, msg);
+		} else if (er.code == AJW_E_EXEC_FAILED) {
 			/* As a shell does: 127 not found, 126 cannot execute. */
 			struct ajw_exit ex = {.exit_code = er.err == ENOENT ? 127 : 126};
 			json_t *res = exit_json(&ex);
@@ -1452,7 +1508,7 @@ exec_start(struct http_ctx *r, struct session *s, json_t *req)
 			      AJW_MAX_PAYLOAD);
 		return;
 	}
-	x->streaming = wants_ndjson(r);
+	x->streaming = !r->compat && wants_ndjson(r);
 	x->max_output = maxout;
 	r->x = x;
 	r->s = s;
@@ -1744,6 +1800,22 @@ get_reply(struct wreq *w, uint32_t type, const char *p, uint32_t len)
 	}
 }
 
+/* HEAD: a STAT. Its STAT_REPLY is the whole answer, which the session
+ * cannot tell from a GET's first reply: the request is ended here, else it
+ * would stay in flight and the session never be idle again. */
+static void
+head_reply(struct wreq *w, uint32_t type, const char *p, uint32_t len)
+{
+	struct http_ctx *r = w->owner;
+
+	get_reply(w, type, p, len);
+	if (type == AJW_STAT_REPLY) {
+		if (r)
+			r->w = NULL;
+		wreq_done(w);
+	}
+}
+
 static void
 simple_reply(struct wreq *w, uint32_t type, const char *p, uint32_t len)
 {
@@ -1841,7 +1913,7 @@ files_start(struct http_ctx *r, struct session *s)
 	} else if (strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0) {
 		r->w = wreq_send(s, strcmp(r->method, "GET") == 0 ? AJW_GET : AJW_STAT, path,
 				 strlen(path) + 1, NULL, 0,
-				 strcmp(r->method, "GET") == 0 ? get_reply : get_reply, r);
+				 strcmp(r->method, "GET") == 0 ? get_reply : head_reply, r);
 	} else if (strcmp(r->method, "DELETE") == 0) {
 		r->w = wreq_send(s, AJW_DELETE, path, strlen(path) + 1, NULL, 0, simple_reply, r);
 	} else { /* POST */
@@ -1864,7 +1936,7 @@ files_start(struct http_ctx *r, struct session *s)
 /* Upload data for a PUT: forwarded as it comes, the connection suspended
  * while too much waits for the worker. */
 static void
-upload_chunk(struct http_ctx *r, const char *p, size_t n)
+put_data(struct http_ctx *r, const char *p, size_t n)
 {
 	struct file_state *f = r->f;
 
@@ -1886,7 +1958,8 @@ upload_chunk(struct http_ctx *r, const char *p, size_t n)
 		size_t k = n - off > AJW_DATA_CHUNK ? AJW_DATA_CHUNK : n - off;
 		wreq_more(r->w, AJW_DATA, p + off, k);
 	}
-	if (session_queued(r->s) > PUT_HIGH_WATER) {
+	/* Not twice: a multipart body may bring several pieces per call. */
+	if (session_queued(r->s) > PUT_HIGH_WATER && !r->suspended) {
 		r->next_waiter = waiters;
 		waiters = r;
 		suspend(r);
@@ -1922,6 +1995,820 @@ files_complete(struct http_ctx *r)
 		wreq_more(r->w, AJW_DATA, NULL, 0); /* end of file: OK or ERROR follows */
 }
 
+/* --- AgentCube compatibility ------------------------------------------------ */
+
+/*
+ * The endpoints of AgentCube's WorkloadManager (create, delete) and, under
+ * the Router's prefix, of PicoD (execute, upload, download, list), for the
+ * unmodified AgentCube SDK: see docs/api.md, "AgentCube compatibility".
+ * compat.c parses and formats; here each request becomes the native
+ * operation: create_session(), delete_session(), exec_start(), and the
+ * worker's PUT, GET, STAT and MKDIR. The session is a native one with the
+ * same owner check, touch, reaper, pools and limits.
+ */
+
+/* A multipart body's framing around its file, a JSON body's around its
+ * base64. */
+#define AC_BODY_SLACK (64u << 10)
+
+enum ac_field { AC_F_NONE, AC_F_PATH, AC_F_MODE, AC_F_FILE, AC_F_SKIP };
+enum ac_op { AC_UPLOAD, AC_DOWNLOAD, AC_LIST, AC_WORKDIR };
+
+struct ac_state {
+	char *arg;	       /* DELETE: the id; FILE: the path (as sent) */
+	struct timespec start; /* execute: when it was asked for */
+	uint32_t timeout_ms;   /* execute: the deadline the worker got */
+	bool multipart;	       /* upload */
+	struct compat_mp mp;
+	enum ac_field field;	     /* the part being read */
+	struct buf path_in, mode_in; /* the form's fields */
+	struct buf file;	     /* the file part, while its path is not known */
+	bool has_path, has_mode, has_file, streaming;
+	unsigned mode;
+	uint64_t body_bytes;
+};
+
+static void
+ac_free(struct ac_state *a)
+{
+	if (!a)
+		return;
+	compat_mp_free(&a->mp);
+	buf_free(&a->path_in);
+	buf_free(&a->mode_in);
+	buf_free(&a->file);
+	free(a->arg);
+	free(a);
+}
+
+/* Whether r sends a file to the worker (a cancel when its client goes). */
+static bool
+is_upload(const struct http_ctx *r)
+{
+	return r->f && ((r->route == R_FILES && strcmp(r->method, "PUT") == 0) ||
+			(r->route == R_AC_FILES && strcmp(r->method, "POST") == 0));
+}
+
+/* Mark r as an AgentCube request if url is one of theirs. */
+static bool
+ac_route(struct http_ctx *r, const char *url)
+{
+	static const enum route routes[] = {
+		[COMPAT_HEALTH] = R_AC_HEALTH, [COMPAT_CREATE] = R_AC_CREATE,
+		[COMPAT_DELETE] = R_AC_DELETE, [COMPAT_EXECUTE] = R_AC_EXECUTE,
+		[COMPAT_FILES] = R_AC_FILES,   [COMPAT_FILE] = R_AC_FILE,
+		[COMPAT_OTHER] = R_AC_OTHER,
+	};
+	const char *arg;
+	enum compat_kind k = compat_route(url, &arg);
+
+	if (k == COMPAT_NONE)
+		return false;
+	metrics.compat_requests++;
+	r->route = routes[k];
+	r->compat = compat_data_plane(k) ? AC_DATA : AC_CONTROL;
+	r->ac = calloc(1, sizeof(*r->ac));
+	if (r->ac && arg)
+		r->ac->arg = strdup(arg);
+	return true;
+}
+
+/* A path of the request, cleaned (compat_clean_path); 0, or -1 with the
+ * answer sent. */
+static int
+ac_path(struct http_ctx *r, const char *in, size_t n, char *out)
+{
+	int e = compat_clean_path(in, n, out, AJW_MAX_PATH + 1);
+
+	if (e == -EXDEV)
+		respond_error(r, 400, "path_escapes_workspace",
+			      "access denied: path '%.*s' escapes the workspace",
+			      (int)(n < 200 ? n : 200), in);
+	else if (e < 0)
+		respond_error(r, 400, "invalid_path", "invalid path: %s",
+			      e == -ENAMETOOLONG ? "longer than 4095 bytes" : "a NUL byte");
+	return e < 0 ? -1 : 0;
+}
+
+/* The session of a data-plane request: the x-agentcube-session-id header,
+ * the caller's own. NULL with a 404 sent. */
+static struct session *
+ac_session(struct http_ctx *r)
+{
+	const char *id =
+		MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "x-agentcube-session-id");
+	struct session *s = id && strlen(id) < sizeof(r->sid) ? session_find(id) : NULL;
+
+	if (s && strcmp(s->owner, r->owner) != 0)
+		s = NULL; /* someone else's: as if there were none */
+	if (!s && id && session_was_reaped(id, r->owner)) {
+		respond_error(r, 404, "session_expired",
+			      "session '%.64s' not found (ended by the reaper: idle or too old)",
+			      id);
+		return NULL;
+	}
+	if (!s) {
+		respond_error(r, 404, "session_not_found", "session '%.64s' not found",
+			      id ? id : "");
+		return NULL;
+	}
+	snprintf(r->sid, sizeof(r->sid), "%s", s->id);
+	session_touch(s);
+	return s;
+}
+
+/* An ERROR of the worker about a file, with PicoD's words where it has
+ * its own. */
+static void
+ac_file_error(struct http_ctx *r, const char *p, uint32_t len, enum ac_op op)
+{
+	struct ajw_error er = {.code = AJW_E_INTERNAL};
+
+	if (len >= sizeof(er))
+		memcpy(&er, p, sizeof(er));
+	if (er.code == AJW_E_NOT_FOUND && op == AC_DOWNLOAD)
+		respond_error(r, 404, "file_not_found", "File not found");
+	else if (er.code == AJW_E_NOT_FOUND && op == AC_LIST)
+		respond_error(r, 404, "file_not_found", "Directory not found");
+	else if (er.code == AJW_E_IS_DIRECTORY && op == AC_DOWNLOAD)
+		respond_error(r, 400, "is_a_directory", "Path is a directory, not a file");
+	else if (er.code == AJW_E_ESCAPE)
+		respond_error(r, 400, "path_escapes_workspace",
+			      "access denied: path '%.200s' escapes the workspace",
+			      r->path ? r->path : "");
+	else
+		file_error(r, p, len);
+}
+
+/* A reply to a GET that is not wanted after all (a directory to download,
+ * a file to list): the worker stops, the rest is dropped. */
+static void
+ac_drop(struct http_ctx *r, struct wreq *w)
+{
+	wreq_more(w, AJW_CANCEL, NULL, 0);
+	wreq_orphan(w);
+	r->w = NULL;
+}
+
+/* --- the control plane --- */
+
+static void
+ac_create(struct http_ctx *r)
+{
+	json_error_t je;
+	struct compat_create c;
+	const char *msg;
+	json_t *root = json_loadb(r->body.data ? r->body.data : "", r->body.len, 0, &je);
+
+	if (compat_parse_create(root, &c, &msg) < 0) {
+		respond_error(r, 400, "invalid_request", "%s", msg);
+		json_decref(root);
+		return;
+	}
+	/* A template names a profile (the "agentcube" configuration). */
+	const char *profile = ajd_agentcube_profile(http_cfg, c.name);
+	const json_t *p = profile_info(profile);
+	if (!p) {
+		respond_error(r, 404, "unknown_profile", "code interpreter not found");
+		json_decref(root);
+		return;
+	}
+	/* ttl is the lifetime, within the most a session of the profile may
+	 * have: capped, not refused. */
+	uint32_t cap = lifetime_cap(p, "max_lifetime_s", http_cfg->limits.max_lifetime_s);
+	struct create_req q = {
+		.profile = profile,
+		.maxlife = c.ttl_s > 0 && (uint64_t)c.ttl_s < cap ? (uint64_t)c.ttl_s : 0,
+	};
+	json_t *md = json_pack("{s:{s:s,s:s}}", "agentcube", "name", c.name, "namespace", c.ns);
+	if (c.metadata) {
+		char *dump = json_dumps(c.metadata, JSON_COMPACT);
+		if (dump && strlen(dump) <= MAX_METADATA_BYTES)
+			json_object_update_missing(md, c.metadata);
+		free(dump);
+	}
+	json_t *req = json_pack("{s:s,s:o}", "_ac_name", c.name, "metadata", md);
+	json_decref(root);
+	if (!req) {
+		respond_error(r, 500, "internal", "out of memory");
+		return;
+	}
+	create_session(r, req, &q);
+	json_decref(req);
+}
+
+static void
+ac_delete(struct http_ctx *r)
+{
+	const char *id = r->ac->arg;
+	struct session *s = strlen(id) < sizeof(r->sid) ? session_find(id) : NULL;
+
+	if (s && strcmp(s->owner, r->owner) != 0)
+		s = NULL;
+	if (!s) {
+		respond_error(r, 404, "session_not_found",
+			      "Session ID %.64s not found, maybe already deleted", id);
+		return;
+	}
+	delete_session(r, s);
+}
+
+/* --- execute --- */
+
+/* The command is over (ex), or could not start (err, the worker's msg):
+ * PicoD's answer, always 200. */
+static void
+ac_exec_done(struct http_ctx *r, const struct ajw_exit *ex, int err, const char *msg)
+{
+	struct exec_state *x = r->x;
+	struct timespec end;
+	char extra[640] = "";
+	int code = 1;
+
+	x->ended = true;
+	count_exec_latency(now_us() - r->t0);
+	clock_gettime(CLOCK_REALTIME, &end);
+	if (ex) {
+		code = compat_exit_code(ex);
+		if (ex->flags & AJW_EXIT_TIMED_OUT)
+			snprintf(extra, sizeof(extra), "Command timed out after %.0f seconds",
+				 r->ac->timeout_ms / 1000.0);
+	} else {
+		json_t *cmd = json_object_get(r->pending_exec, "command");
+		const char *argv0 = json_string_value(json_array_get(cmd, 0));
+		compat_exec_failure(argv0 ? argv0 : "", err, msg, extra, sizeof(extra));
+	}
+	if (extra[0])
+		buf_append(&x->err, extra, strlen(extra));
+	respond_json(r, 200,
+		     compat_exec_json(x->out.data, x->out.len, x->err.data, x->err.len, code,
+				      &r->ac->start, &end));
+}
+
+/* working_dir made (like mkdir -p): now the command. */
+static void
+ac_workdir_reply(struct wreq *w, uint32_t type, const char *p, uint32_t len)
+{
+	struct http_ctx *r = w->owner;
+
+	if (!r)
+		return;
+	r->w = NULL;
+	if (type == AJW_ERROR)
+		ac_file_error(r, p, len, AC_WORKDIR);
+	else
+		exec_start(r, w->s, r->pending_exec);
+}
+
+static void
+ac_execute(struct http_ctx *r, struct session *s)
+{
+	char msg[COMPAT_MSG_MAX], cwd[AJW_MAX_PATH + 1] = "";
+	struct compat_exec q;
+	json_error_t je;
+	json_t *root = json_loadb(r->body.data ? r->body.data : "", r->body.len, 0, &je);
+
+	clock_gettime(CLOCK_REALTIME, &r->ac->start);
+	if (!root) {
+		respond_error(r, 400, "invalid_request", "Invalid request body: %s", je.text);
+		return;
+	}
+	if (compat_parse_execute(root, &q, msg, sizeof(msg)) < 0) {
+		respond_error(r, 400, "invalid_request", "%s", msg);
+		json_decref(root);
+		return;
+	}
+	if (q.working_dir && ac_path(r, q.working_dir, strlen(q.working_dir), cwd) < 0) {
+		json_decref(root);
+		return;
+	}
+	/* PicoD's default is 60 s; the session's maximum caps any. */
+	uint64_t ms = q.timeout_ns ? ((uint64_t)q.timeout_ns + 999999) / 1000000 : 60000;
+	if (ms > s->exec_timeout_max_ms)
+		ms = s->exec_timeout_max_ms;
+	r->ac->timeout_ms = (uint32_t)ms;
+	/* The native exec request: argv (no shell), cwd in the workspace, the
+	 * session's environment and then these variables. */
+	json_t *env = json_array(), *v;
+	const char *key;
+	json_object_foreach(q.env, key, v)
+	{
+		char *e;
+		if (asprintf(&e, "%s=%s", key, json_string_value(v)) >= 0) {
+			json_array_append_new(env, json_string(e));
+			free(e);
+		}
+	}
+	r->pending_exec = json_pack("{s:O,s:I,s:s,s:o}", "command", q.command, "timeout_ms",
+				    (json_int_t)ms, "cwd", cwd, "_env", env);
+	json_decref(root);
+	if (!r->pending_exec) {
+		respond_error(r, 500, "internal", "out of memory");
+		return;
+	}
+	const char *argv0 = json_string_value(json_array_get(q.command, 0));
+	if (!argv0 || !argv0[0]) {
+		/* Go's LookPath("") fails before anything runs. */
+		r->t0 = now_us();
+		r->x = calloc(1, sizeof(*r->x));
+		if (r->x)
+			ac_exec_done(r, NULL, ENOENT, "exec : not found");
+		else
+			respond_error(r, 500, "internal", "out of memory");
+		return;
+	}
+	if (cwd[0]) {
+		uint32_t mode = 0755;
+		r->path = strdup(cwd); /* for the messages */
+		r->w = wreq_send(s, AJW_MKDIR, &mode, sizeof(mode), cwd, strlen(cwd) + 1,
+				 ac_workdir_reply, r);
+		if (!r->w)
+			respond_error(r, 503, "session_ended", "the session's worker is gone");
+		return;
+	}
+	exec_start(r, s, r->pending_exec);
+}
+
+/* --- download and list --- */
+
+static void
+ac_get_reply(struct wreq *w, uint32_t type, const char *p, uint32_t len)
+{
+	struct http_ctx *r = w->owner;
+	struct file_state *f;
+
+	if (!r)
+		return;
+	f = r->f;
+	if (type == AJW_ERROR && !f->st.type) {
+		r->w = NULL;
+		ac_file_error(r, p, len, AC_DOWNLOAD);
+		return;
+	}
+	if (type != AJW_STAT_REPLY) {
+		get_reply(w, type, p, len); /* the bytes, the end */
+		return;
+	}
+	if (len < sizeof(f->st)) {
+		ac_drop(r, w);
+		respond_error(r, 500, "worker_protocol", "malformed stat");
+		return;
+	}
+	memcpy(&f->st, p, sizeof(f->st));
+	if (f->st.type == AJW_T_DIR) {
+		ac_drop(r, w);
+		respond_error(r, 400, "is_a_directory", "Path is a directory, not a file");
+		return;
+	}
+	/* The file name for Content-Disposition, safe in a quoted string. */
+	const char *base = strrchr(r->path, '/');
+	char name[256], cd[300];
+	size_t i;
+	base = base ? base + 1 : r->path;
+	for (i = 0; base[i] && i + 1 < sizeof(name); i++)
+		name[i] = (unsigned char)base[i] < 0x20 || base[i] == 0x7f || base[i] == '"' ||
+					  base[i] == '\\'
+				  ? '_'
+				  : base[i];
+	name[i] = '\0';
+	snprintf(cd, sizeof(cd), "attachment; filename=\"%s\"", name);
+	struct MHD_Response *resp =
+		MHD_create_response_from_callback(f->st.size, 64 << 10, file_reader, r, NULL);
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/octet-stream");
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_DISPOSITION, cd);
+	stat_headers(resp, &f->st);
+	respond(r, 200, resp);
+}
+
+static void
+ac_list_reply(struct wreq *w, uint32_t type, const char *p, uint32_t len)
+{
+	struct http_ctx *r = w->owner;
+	struct file_state *f;
+	struct ajw_stat st;
+
+	if (!r)
+		return;
+	f = r->f;
+	switch (type) {
+	case AJW_STAT_REPLY:
+		if (len < sizeof(st)) {
+			ac_drop(r, w);
+			respond_error(r, 500, "worker_protocol", "malformed stat");
+		} else if (memcpy(&st, p, sizeof(st)), st.type != AJW_T_DIR) {
+			ac_drop(r, w);
+			respond_error(r, 400, "not_a_directory", "Path is not a directory");
+		} else {
+			f->is_dir = true;
+			f->entries = json_array();
+		}
+		return;
+	case AJW_DIRENT:
+		if (len <= sizeof(st) || p[len - 1] != '\0' || !f->entries)
+			return;
+		memcpy(&st, p, sizeof(st));
+		json_array_append_new(f->entries, compat_dirent(p + sizeof(st), &st));
+		return;
+	case AJW_END:
+		r->w = NULL;
+		respond_json(r, 200, json_pack("{s:O}", "files", f->entries));
+		return;
+	case AJW_ERROR:
+		r->w = NULL;
+		ac_file_error(r, p, len, AC_LIST);
+		return;
+	default: return;
+	}
+}
+
+/* A GET to the worker for r->path: a download or a listing. */
+static void
+ac_get(struct http_ctx *r, struct session *s, const char *path, wreq_fn *fn)
+{
+	r->f = calloc(1, sizeof(*r->f));
+	r->path = strdup(path);
+	if (!r->f || !r->path) {
+		respond_error(r, 500, "internal", "out of memory");
+		return;
+	}
+	r->s = s;
+	r->w = wreq_send(s, AJW_GET, path, strlen(path) + 1, NULL, 0, fn, r);
+	if (!r->w)
+		respond_error(r, 503, "session_ended", "the session's worker is gone");
+}
+
+/* --- upload --- */
+
+/* The worker's answer to the upload's STAT: PicoD's FileInfo. */
+static void
+ac_stat_reply(struct wreq *w, uint32_t type, const char *p, uint32_t len)
+{
+	struct http_ctx *r = w->owner;
+	struct ajw_stat st = {0};
+
+	/* A STAT_REPLY ends a STAT (see head_reply()). */
+	if (type == AJW_STAT_REPLY) {
+		memcpy(&st, p, len < sizeof(st) ? len : sizeof(st));
+		wreq_done(w);
+	}
+	if (!r)
+		return;
+	r->w = NULL;
+	if (type == AJW_ERROR) {
+		ac_file_error(r, p, len, AC_UPLOAD);
+	} else if (len < sizeof(st)) {
+		respond_error(r, 500, "worker_protocol", "malformed stat");
+	} else {
+		respond_json(r, 200, compat_file_info(r->path, &st));
+	}
+}
+
+static void
+ac_put_reply(struct wreq *w, uint32_t type, const char *p, uint32_t len)
+{
+	struct http_ctx *r = w->owner;
+
+	if (!r || type == AJW_READY)
+		return;
+	r->w = NULL;
+	if (type == AJW_ERROR) {
+		/* At any time: the rest of the body is read and dropped. */
+		r->f->failed = true;
+		ac_file_error(r, p, len, AC_UPLOAD);
+		return;
+	}
+	/* Written: what it is now (size, mode, time) is the answer. */
+	r->w = wreq_send(w->s, AJW_STAT, r->path, strlen(r->path) + 1, NULL, 0, ac_stat_reply, r);
+	if (!r->w)
+		respond_error(r, 503, "session_ended", "the session's worker is gone");
+}
+
+/* Send the PUT for r->path (the file's bytes follow as DATA); the session is
+ * looked up again: the body may have taken a while. */
+static int
+ac_put_begin(struct http_ctx *r, uint64_t size)
+{
+	struct ac_state *a = r->ac;
+	struct ajw_put put = {.mode = a->has_mode ? a->mode : 0644, .size = size};
+	struct session *s = session_find(r->sid);
+
+	if (!s) {
+		respond_error(r, 404, "session_not_found", "session '%s' not found", r->sid);
+		return -EPIPE;
+	}
+	r->s = s;
+	r->w = wreq_send(s, AJW_PUT, &put, sizeof(put), r->path, strlen(r->path) + 1, ac_put_reply,
+			 r);
+	if (!r->w) {
+		respond_error(r, 503, "session_ended", "the session's worker is gone");
+		return -EPIPE;
+	}
+	return 0;
+}
+
+static void
+ac_upload_abort(struct http_ctx *r)
+{
+	if (r->w)
+		ac_drop(r, r->w);
+	if (r->f)
+		r->f->failed = true;
+}
+
+static int
+ac_mp_part(void *cls, const char *name, const char *filename)
+{
+	struct http_ctx *r = cls;
+	struct ac_state *a = r->ac;
+
+	/* The first of each, as Go's FormValue and FormFile take. */
+	a->field = AC_F_SKIP;
+	if (strcmp(name, "path") == 0 && !a->has_path) {
+		a->field = AC_F_PATH;
+	} else if (strcmp(name, "mode") == 0 && !a->has_mode) {
+		a->field = AC_F_MODE;
+	} else if (strcmp(name, "file") == 0 && !a->has_file) {
+		a->field = AC_F_FILE;
+		a->has_file = true;
+		/* The SDK sends path, mode, file: the file streams to the
+		 * worker. A path after the file means holding the file. */
+		if (a->has_path) {
+			if (ac_put_begin(r, 0) < 0)
+				return -EPIPE;
+			a->streaming = true;
+		}
+	}
+	return 0;
+}
+
+static int
+ac_mp_data(void *cls, const char *p, size_t n)
+{
+	struct http_ctx *r = cls;
+	struct ac_state *a = r->ac;
+
+	switch (a->field) {
+	case AC_F_PATH:
+	case AC_F_MODE: {
+		struct buf *b = a->field == AC_F_PATH ? &a->path_in : &a->mode_in;
+		if (b->len + n > AJW_MAX_PATH) {
+			respond_error(r, 400, "invalid_path", "the '%s' field is too long",
+				      a->field == AC_F_PATH ? "path" : "mode");
+			return -E2BIG;
+		}
+		return buf_append(b, p, n);
+	}
+	case AC_F_FILE:
+		if (a->streaming) {
+			put_data(r, p, n);
+			return 0;
+		}
+		return buf_append(&a->file, p, n);
+	case AC_F_NONE:
+	case AC_F_SKIP: return 0;
+	}
+	return 0;
+}
+
+static int
+ac_mp_end(void *cls)
+{
+	struct http_ctx *r = cls;
+	struct ac_state *a = r->ac;
+	char path[AJW_MAX_PATH + 1];
+
+	if (a->field == AC_F_PATH) {
+		a->has_path = true;
+		if (!a->path_in.len) {
+			respond_error(r, 400, "invalid_request", "Missing 'path' field");
+			return -EINVAL;
+		}
+		if (ac_path(r, a->path_in.data ? a->path_in.data : "", a->path_in.len, path) < 0)
+			return -EINVAL;
+		if (!path[0]) {
+			respond_error(r, 400, "is_a_directory", "Path is a directory, not a file");
+			return -EINVAL;
+		}
+		r->path = strdup(path);
+		if (!r->path)
+			return -ENOMEM;
+	} else if (a->field == AC_F_MODE) {
+		a->has_mode = true;
+		buf_append(&a->mode_in, "", 1);
+		a->mode = memchr(a->mode_in.data, '\0', a->mode_in.len - 1)
+				  ? 0644
+				  : compat_parse_mode(a->mode_in.data);
+	}
+	a->field = AC_F_NONE;
+	return 0;
+}
+
+static const struct compat_mp_ops ac_mp_ops = {ac_mp_part, ac_mp_data, ac_mp_end};
+
+/* Body bytes of an upload: a multipart body is parsed as it comes (its
+ * file streams to the worker); a JSON one is kept for the end. */
+static void
+ac_upload_chunk(struct http_ctx *r, const char *p, size_t n)
+{
+	struct ac_state *a = r->ac;
+
+	a->body_bytes += n;
+	if (r->resp)
+		return; /* answered: read and drop */
+	if (a->body_bytes > r->body_limit) {
+		ac_upload_abort(r);
+		respond_error(r, 413, "payload_too_large", "request body too large");
+		return;
+	}
+	if (!a->multipart) {
+		if (buf_append(&r->body, p, n) < 0)
+			respond_error(r, 500, "internal", "out of memory");
+		return;
+	}
+	int e = compat_mp_feed(&a->mp, p, n, &ac_mp_ops, r);
+	if (e < 0 && !r->resp) {
+		ac_upload_abort(r);
+		if (e == -ENOMEM)
+			respond_error(r, 500, "internal", "out of memory");
+		else
+			respond_error(r, 400, "invalid_request", "Failed to parse multipart form");
+	} else if (e < 0) {
+		ac_upload_abort(r);
+	}
+}
+
+/* The end of a multipart body. */
+static void
+ac_upload_multipart(struct http_ctx *r)
+{
+	struct ac_state *a = r->ac;
+
+	if (!compat_mp_done(&a->mp)) {
+		ac_upload_abort(r);
+		respond_error(r, 400, "invalid_request",
+			      "Failed to parse multipart form: unexpected EOF");
+	} else if (!a->has_path) {
+		respond_error(r, 400, "invalid_request", "Missing 'path' field");
+	} else if (!a->has_file) {
+		respond_error(r, 400, "invalid_request", "Failed to get file: http: no such file");
+	} else if (a->streaming) {
+		if (r->w)
+			wreq_more(r->w, AJW_DATA, NULL, 0); /* the end: OK or ERROR follows */
+	} else if (ac_put_begin(r, a->file.len) == 0) {
+		/* The file came before its path: held, sent now. */
+		for (size_t off = 0; off < a->file.len; off += AJW_DATA_CHUNK) {
+			size_t k = a->file.len - off;
+			wreq_more(r->w, AJW_DATA, a->file.data + off,
+				  k > AJW_DATA_CHUNK ? AJW_DATA_CHUNK : k);
+		}
+		metrics.file_bytes_in += a->file.len;
+		buf_free(&a->file);
+		wreq_more(r->w, AJW_DATA, NULL, 0);
+	}
+}
+
+/* The end of a JSON body: {"path", "content" (base64), "mode"}. The
+ * base64 is decoded where it lies in the body, and sent from there. */
+static void
+ac_upload_json(struct http_ctx *r)
+{
+	char path[AJW_MAX_PATH + 1], *rest = NULL;
+	size_t off = 0, n = 0, rest_len = 0, size, bad;
+	json_error_t je;
+	json_t *root = NULL, *jp, *jc, *jm;
+	int k = compat_json_take_string(r->body.data ? r->body.data : "", r->body.len, "content",
+					&off, &n, &rest, &rest_len);
+
+	if (k >= 0)
+		root = k ? json_loadb(rest, rest_len, 0, &je)
+			 : json_loadb(r->body.data ? r->body.data : "", r->body.len, 0, &je);
+	free(rest);
+	jp = json_object_get(root, "path");
+	jc = json_object_get(root, "content");
+	jm = json_object_get(root, "mode");
+	if (k == -ENOMEM) {
+		respond_error(r, 500, "internal", "out of memory");
+	} else if (!json_is_object(root) || (jp && !json_is_string(jp) && !json_is_null(jp)) ||
+		   (jc && !json_is_string(jc) && !json_is_null(jc)) ||
+		   (jm && !json_is_string(jm) && !json_is_null(jm))) {
+		respond_error(r, 400, "invalid_request", "Invalid request body");
+	} else if (!json_string_length(jp)) {
+		respond_error(r, 400, "invalid_request", "Missing 'path' field");
+	} else if (k == 0 || !json_is_string(jc)) {
+		respond_error(r, 400, "invalid_request", "Missing 'content' field");
+	} else if (ac_path(r, json_string_value(jp), json_string_length(jp), path) == 0) {
+		char *data = r->body.data + off; /* the base64, unescaped in place */
+		r->ac->mode = compat_parse_mode(json_string_value(jm));
+		r->ac->has_mode = true;
+		if (compat_b64_check(data, n, &size, &bad) < 0) {
+			respond_error(
+				r, 400, "invalid_request",
+				"Invalid base64 content: illegal base64 data at input byte %zu",
+				bad);
+		} else if (!path[0]) {
+			respond_error(r, 400, "is_a_directory", "Path is a directory, not a file");
+		} else if ((r->path = strdup(path)) && ac_put_begin(r, size) == 0) {
+			size = compat_b64_decode(data, n, data);
+			for (size_t o = 0; o < size; o += AJW_DATA_CHUNK)
+				wreq_more(r->w, AJW_DATA, data + o,
+					  size - o > AJW_DATA_CHUNK ? AJW_DATA_CHUNK : size - o);
+			wreq_more(r->w, AJW_DATA, NULL, 0);
+			metrics.file_bytes_in += size;
+		} else if (!r->resp) {
+			respond_error(r, 500, "internal", "out of memory");
+		}
+	}
+	json_decref(root);
+	buf_free(&r->body); /* queued for the worker: not needed twice */
+}
+
+/* --- the requests --- */
+
+/* With the headers: the session, the body's bound, the transfers that need
+ * no body. */
+static void
+ac_early(struct http_ctx *r)
+{
+	const struct ajd_limits *dl = &http_cfg->limits;
+	const char *cl = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+						     MHD_HTTP_HEADER_CONTENT_LENGTH);
+	uint64_t size = cl ? strtoull(cl, NULL, 10) : 0;
+	struct ac_state *a = r->ac;
+	struct session *s;
+	char path[AJW_MAX_PATH + 1];
+
+	if (!a || ((r->route == R_AC_DELETE || r->route == R_AC_FILE) && !a->arg)) {
+		respond_error(r, 500, "internal", "out of memory");
+		return;
+	}
+	if (r->route == R_AC_OTHER) {
+		respond_error(r, 404, "not_found", "not found");
+		return;
+	}
+	if (r->route == R_AC_CREATE || r->route == R_AC_EXECUTE) {
+		r->body_limit = dl->max_json_bytes;
+	} else if (r->route == R_AC_FILES && strcmp(r->method, "POST") == 0) {
+		/* 32 MiB of file: as multipart, or as base64 in JSON. */
+		a->multipart = compat_is_multipart(MHD_lookup_connection_value(
+			r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE));
+		r->body_limit =
+			(a->multipart ? dl->max_body_bytes : (dl->max_body_bytes + 2) / 3 * 4) +
+			AC_BODY_SLACK;
+	}
+	if (size > r->body_limit && (r->body_limit || r->route == R_AC_FILES)) {
+		respond_error(r, 413, "payload_too_large", "request body too large");
+		return;
+	}
+	if (r->compat != AC_DATA || !(s = ac_session(r)))
+		return;
+	r->s = s;
+	if (r->route == R_AC_FILE) {
+		if (ac_path(r, a->arg, strlen(a->arg), path) == 0)
+			ac_get(r, s, path, ac_get_reply);
+	} else if (r->route == R_AC_FILES && strcmp(r->method, "GET") == 0) {
+		const char *q = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "path");
+		if (!q || !q[0])
+			respond_error(r, 400, "invalid_request",
+				      "path query parameter is required");
+		else if (ac_path(r, q, strlen(q), path) == 0)
+			ac_get(r, s, path, ac_list_reply);
+	} else if (r->route == R_AC_FILES) {
+		r->f = calloc(1, sizeof(*r->f));
+		if (!r->f) {
+			respond_error(r, 500, "internal", "out of memory");
+		} else if (a->multipart) {
+			const char *ct = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+								     MHD_HTTP_HEADER_CONTENT_TYPE);
+			if (compat_mp_init(&a->mp, ct) < 0)
+				respond_error(r, 400, "invalid_request",
+					      "Failed to parse multipart form: no multipart "
+					      "boundary param in Content-Type");
+		} else if (size && !r->body.data) {
+			/* All of it is held: one allocation of the right size. */
+			r->body.data = malloc(size);
+			r->body.cap = r->body.data ? size : 0;
+		}
+	}
+}
+
+static void
+ac_dispatch(struct http_ctx *r)
+{
+	/* A download or a listing is under way since the headers. */
+	if (r->route == R_AC_HEALTH)
+		respond_json(r, 200, json_pack("{s:s}", "status", r->ac->arg));
+	else if (r->route == R_AC_CREATE)
+		ac_create(r);
+	else if (r->route == R_AC_DELETE)
+		ac_delete(r);
+	else if (r->route == R_AC_EXECUTE)
+		ac_execute(r, r->s);
+	else if (r->route == R_AC_FILES && strcmp(r->method, "POST") == 0 && r->ac->multipart)
+		ac_upload_multipart(r);
+	else if (r->route == R_AC_FILES && strcmp(r->method, "POST") == 0)
+		ac_upload_json(r);
+}
+
 /* --- routing and the MHD handler ----------------------------------------- */
 
 static void
@@ -1930,6 +2817,8 @@ route(struct http_ctx *r, const char *url)
 	const char *p;
 
 	r->route = R_NONE;
+	if (ac_route(r, url))
+		return;
 	if (strcmp(url, "/health") == 0)
 		r->route = R_HEALTH;
 	else if (strcmp(url, "/metrics") == 0)
@@ -1975,6 +2864,13 @@ allowed(enum route rt)
 	case R_EXEC:
 	case R_RUN: return "POST";
 	case R_FILES: return "GET, HEAD, PUT, DELETE, POST";
+	case R_AC_HEALTH:
+	case R_AC_FILE: return "GET";
+	case R_AC_CREATE:
+	case R_AC_EXECUTE: return "POST";
+	case R_AC_DELETE: return "DELETE";
+	case R_AC_FILES:
+	case R_AC_OTHER: return "GET, POST";
 	case R_NONE: return "";
 	}
 	return "";
@@ -2008,6 +2904,10 @@ early(struct http_ctx *r)
 		respond_error(r, 405, "method_not_allowed", "%s is not allowed here (allowed: %s)",
 			      r->method, allowed(r->route));
 		MHD_add_response_header(r->resp, MHD_HTTP_HEADER_ALLOW, allowed(r->route));
+		return;
+	}
+	if (r->compat) {
+		ac_early(r);
 		return;
 	}
 	if (r->sid[0]) {
@@ -2064,6 +2964,15 @@ health(struct http_ctx *r)
 static void
 dispatch(struct http_ctx *r)
 {
+	/* The session may have ended (and been freed) while the body came. */
+	if (r->sid[0] && !(r->s = session_find(r->sid))) {
+		if (r->compat)
+			respond_error(r, 404, "session_not_found", "session '%s' not found",
+				      r->sid);
+		else
+			respond_error(r, 503, "session_ended", "the session ended");
+		return;
+	}
 	switch (r->route) {
 	case R_HEALTH: health(r); return;
 	case R_METRICS: {
@@ -2103,6 +3012,13 @@ dispatch(struct http_ctx *r)
 	case R_EXEC: post_exec(r, r->s); return;
 	case R_RUN: post_run(r); return;
 	case R_FILES: files_complete(r); return;
+	case R_AC_HEALTH:
+	case R_AC_CREATE:
+	case R_AC_DELETE:
+	case R_AC_EXECUTE:
+	case R_AC_FILES:
+	case R_AC_FILE:
+	case R_AC_OTHER: ac_dispatch(r); return;
 	case R_NONE: return;
 	}
 }
@@ -2139,7 +3055,9 @@ api_handle(void *cls, struct MHD_Connection *conn, const char *url, const char *
 	}
 	if (*upload_data_size) {
 		if (r->route == R_FILES && strcmp(r->method, "PUT") == 0) {
-			upload_chunk(r, upload_data, *upload_data_size);
+			put_data(r, upload_data, *upload_data_size);
+		} else if (r->route == R_AC_FILES) {
+			ac_upload_chunk(r, upload_data, *upload_data_size);
 		} else if (!r->body_too_large) {
 			if (r->body.len + *upload_data_size > r->body_limit)
 				r->body_too_large = true;
@@ -2155,7 +3073,9 @@ api_handle(void *cls, struct MHD_Connection *conn, const char *url, const char *
 		return queue(r);
 	if (!r->dispatched) {
 		r->dispatched = true;
-		if (r->body_too_large)
+		if (r->body_too_large && r->compat)
+			respond_error(r, 413, "payload_too_large", "request body too large");
+		else if (r->body_too_large)
 			respond_error(r, 413, "payload_too_large",
 				      "a JSON body is limited to %" PRIu64 " bytes", r->body_limit);
 		else
@@ -2190,7 +3110,7 @@ api_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		 * the client disconnects, the command is killed"). */
 		if (r->x && !r->x->ended)
 			wreq_more(r->w, AJW_CANCEL, NULL, 0);
-		if (r->f && strcmp(r->method, "PUT") == 0 && !r->f->failed)
+		if (is_upload(r) && !r->f->failed)
 			wreq_more(r->w, AJW_CANCEL, NULL, 0);
 		wreq_orphan(r->w);
 		if (r->s && r->s->paused_in)
@@ -2209,6 +3129,7 @@ api_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		free(r->f);
 	}
 	json_decref(r->pending_exec);
+	ac_free(r->ac);
 	buf_free(&r->body);
 	free(r->path);
 	free(r);
@@ -2224,7 +3145,7 @@ api_client_gone(struct http_ctx *r)
 		return;
 	r->client_gone = true;
 	if (r->w) {
-		if ((r->x && !r->x->ended) || (r->f && strcmp(r->method, "PUT") == 0))
+		if ((r->x && !r->x->ended) || is_upload(r))
 			wreq_more(r->w, AJW_CANCEL, NULL, 0);
 		wreq_orphan(r->w);
 		r->w = NULL;

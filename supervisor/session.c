@@ -25,6 +25,8 @@
 int
 buf_append(struct buf *b, const void *p, size_t n)
 {
+	if (!n)
+		return 0;
 	if (b->off && b->off == b->len)
 		b->off = b->len = 0;
 	if (b->len + n > b->cap) {
