@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "auth.h"
 #include "compat.h"
 #include "http.h"
 #include "json.h"
@@ -70,6 +71,7 @@ struct exec_state {
 	bool has_stdin;
 	json_t *result;
 	bool one_shot; /* /v1/run: end the session afterwards */
+	char *argv;    /* the command as JSON, for the audit line */
 };
 
 struct file_state {
@@ -88,8 +90,11 @@ struct http_ctx {
 	enum route route;
 	char method[8];
 	char sid[32];
-	char owner[128]; /* who asks: the tenant ("" while there is no authentication) */
-	char *path;	 /* files: below the workspace */
+	char owner[128]; /* who asks: the tenant (auth.h) */
+	struct auth_who who;
+	bool creating; /* a session create waits for the monitor */
+	struct http_ctx *next_creating;
+	char *path; /* files: below the workspace */
 	struct session *s;
 	struct buf body;
 	uint64_t body_limit;
@@ -109,7 +114,45 @@ struct http_ctx {
 	struct ac_state *ac;
 };
 
-static struct http_ctx *waiters; /* uploads waiting for a session's queue to drain */
+static struct http_ctx *waiters;  /* uploads waiting for a session's queue to drain */
+static struct http_ctx *creating; /* creates waiting for the monitor: they count in quotas */
+
+/* --- tenants ------------------------------------------------------------ */
+
+/* Whether the caller may see and use session s: its own, or an admin. */
+static bool
+mine(const struct http_ctx *r, const struct session *s)
+{
+	return r->who.admin || strcmp(s->owner, r->owner) == 0;
+}
+
+static void
+creating_del(struct http_ctx *r)
+{
+	for (struct http_ctx **pp = &creating; *pp; pp = &(*pp)->next_creating)
+		if (*pp == r) {
+			*pp = r->next_creating;
+			break;
+		}
+	r->creating = false;
+}
+
+/* An audit line: who did what, never a secret (no token, no environment
+ * value, no file content). kv: more key, value pairs, NULL-terminated. */
+static void
+audit(const struct http_ctx *r, const char *action, const char *session, const char *const *kv)
+{
+	const char *all[40] = {"action", action,	"tenant",  r->owner,
+			       "client", r->who.client, "session", session ? session : ""};
+	size_t n = 8;
+
+	for (size_t i = 0; kv && kv[i] && n < ARRAY_SIZE(all) - 2; i += 2) {
+		all[n++] = kv[i];
+		all[n++] = kv[i + 1];
+	}
+	all[n] = NULL;
+	log_pairs(LOG_INFO, "audit", all);
+}
 
 /* --- metrics ------------------------------------------------------------ */
 
@@ -281,6 +324,10 @@ api_metrics(void)
 		fprintf(f, "agentjail_sessions_ended_total{reason=\"%s\"} %" PRIu64 "\n",
 			metrics.ended[i].reason, metrics.ended[i].n);
 	pool_metrics(f);
+	char *am = auth_metrics();
+	if (am)
+		fputs(am, f);
+	free(am);
 	fclose(f);
 	return out;
 }
@@ -568,6 +615,7 @@ session_json(const struct session *s)
 	json_object_set_new(o, "idle_timeout_s", json_integer(s->idle_timeout_s));
 	json_object_set_new(o, "max_lifetime_s", json_integer(s->max_lifetime_s));
 	json_object_set_new(o, "metadata", s->metadata ? json_incref(s->metadata) : json_object());
+	json_object_set_new(o, "owner", json_string(s->owner));
 	return o;
 }
 
@@ -856,6 +904,7 @@ created(void *owner, const struct priv_reply_view *v)
 	struct http_ctx *r = owner;
 
 	r->waiting_priv = false;
+	creating_del(r);
 	if (v->err) {
 		if (v->err == EAGAIN)
 			respond_error(r, 503, "too_many_sessions", "%s", v->msg);
@@ -900,6 +949,7 @@ created(void *owner, const struct priv_reply_view *v)
 	snprintf(uid, sizeof(uid), "%u", v->host_uid);
 	log_event(LOG_INFO, "session.create", "session", s->id, "profile", s->profile, "host_uid",
 		  uid, NULL);
+	audit(r, "session.create", s->id, (const char *[]){"profile", s->profile, NULL});
 	if (r->route == R_RUN) {
 		r->s = s;
 		exec_start(r, s, r->pending_exec);
@@ -917,6 +967,45 @@ created(void *owner, const struct priv_reply_view *v)
 	respond_json(r, 201, session_json(s));
 }
 
+/* The tenant's policy (agentjaild.conf(5), tenants): the profiles it may
+ * use, host access, its quota of live sessions (creates in flight
+ * included). Administrators may use every profile. */
+static bool
+tenant_refuses(struct http_ctx *r, const char *name, const json_t *p)
+{
+	const struct ajd_tenant *t = ajd_tenant_policy(http_cfg, r->owner);
+	bool listed = t->any_profile;
+
+	for (size_t i = 0; !listed && i < t->n_profiles; i++)
+		listed = strcmp(t->profiles[i], name) == 0;
+	if (!r->who.admin && !listed) {
+		respond_error(r, 403, "profile_not_allowed",
+			      "profile '%s' is not among the profiles this tenant may use", name);
+		return true;
+	}
+	if (!r->who.admin && !t->allow_host_access &&
+	    json_is_true(json_object_get(p, "host_access"))) {
+		respond_error(r, 403, "profile_not_allowed",
+			      "profile '%s' gives host access (host network or writable host "
+			      "paths), which this tenant is not allowed",
+			      name);
+		return true;
+	}
+	if (t->max_sessions) {
+		unsigned n = 0;
+		for (struct session *s = session_first(); s; s = s->next)
+			n += strcmp(s->owner, r->owner) == 0;
+		for (struct http_ctx *c = creating; c; c = c->next_creating)
+			n += strcmp(c->owner, r->owner) == 0;
+		if (n >= t->max_sessions) {
+			respond_error(r, 429, "quota_exceeded",
+				      "this tenant has %u live sessions, its quota", n);
+			return true;
+		}
+	}
+	return false;
+}
+
 /* POST /v1/sessions and the first half of POST /v1/run. */
 static void
 create_session(struct http_ctx *r, json_t *root, struct create_req *c)
@@ -930,7 +1019,7 @@ create_session(struct http_ctx *r, json_t *root, struct create_req *c)
 		respond_error(r, 422, "unknown_profile", "profile '%s': no such profile", name);
 		return;
 	}
-	if (check_limits(r, p, &c->limits) < 0)
+	if (tenant_refuses(r, name, p) || check_limits(r, p, &c->limits) < 0)
 		return;
 	uint32_t idle_cap = lifetime_cap(p, "idle_timeout_s", http_cfg->limits.idle_timeout_s);
 	uint32_t life_cap = lifetime_cap(p, "max_lifetime_s", http_cfg->limits.max_lifetime_s);
@@ -976,6 +1065,9 @@ create_session(struct http_ctx *r, json_t *root, struct create_req *c)
 		return;
 	}
 	r->waiting_priv = true;
+	r->creating = true;
+	r->next_creating = creating;
+	creating = r;
 }
 
 static void
@@ -1001,7 +1093,8 @@ list_sessions(struct http_ctx *r)
 {
 	json_t *a = json_array();
 	for (struct session *s = session_first(); s; s = s->next)
-		json_array_append_new(a, session_json(s));
+		if (mine(r, s))
+			json_array_append_new(a, session_json(s));
 	respond_json(r, 200, json_pack("{s:o}", "sessions", a));
 }
 
@@ -1027,6 +1120,7 @@ delete_session(struct http_ctx *r, struct session *s)
 {
 	uint32_t jail = s->jail_id;
 
+	audit(r, "session.delete", s->id, NULL);
 	metrics.sessions_deleted++;
 	session_end(s, "deleted", true);
 	r->s = NULL;
@@ -1159,6 +1253,7 @@ exec_free(struct exec_state *x)
 	buf_free(&x->stream);
 	free(x->stdin_data);
 	json_decref(x->result);
+	free(x->argv);
 	free(x);
 }
 
@@ -1174,6 +1269,20 @@ termination(const struct ajw_exit *ex)
 	if (ex->flags & AJW_EXIT_OOM)
 		return "oom";
 	return ex->signal ? "signal" : "exit";
+}
+
+/* The audit line of a command that ended (ex) or could not start (err). */
+static void
+audit_exec(const struct http_ctx *r, const struct ajw_exit *ex, int err)
+{
+	char code[16], ms[24];
+
+	snprintf(code, sizeof(code), "%d", ex ? ex->exit_code : err == ENOENT ? 127 : 126);
+	snprintf(ms, sizeof(ms), "%.1f", (double)(now_us() - r->t0) / 1000.0);
+	audit(r, "exec", r->s ? r->s->id : r->sid,
+	      (const char *[]){"argv", r->x && r->x->argv ? r->x->argv : "", "exit_code", code,
+			       "duration_ms", ms, "termination",
+			       ex ? termination(ex) : "exec_failed", NULL});
 }
 
 static json_t *
@@ -1324,6 +1433,7 @@ exec_reply(struct wreq *w, uint32_t type, const char *p, uint32_t len)
 		 * next (POST /v1/run) does not answer it a second time. */
 		wreq_orphan(w);
 		r->w = NULL;
+		audit_exec(r, &ex, 0);
 		if (r->compat)
 			ac_exec_done(r, &ex, 0, NULL);
 		else
@@ -1339,6 +1449,8 @@ exec_reply(struct wreq *w, uint32_t type, const char *p, uint32_t len)
 			msg = "the worker gave no reason";
 		wreq_orphan(w);
 		r->w = NULL;
+		if (er.code == AJW_E_EXEC_FAILED)
+			audit_exec(r, NULL, er.err);
 		if (er.code == AJW_E_EXEC_FAILED && r->compat) {
 			ac_exec_done(r, NULL, er.err, msg);
 		} else if (er.code == AJW_E_EXEC_FAILED) {
@@ -1430,8 +1542,18 @@ exec_start(struct http_ctx *r, struct session *s, json_t *req)
 			      dl->max_output_bytes);
 		return;
 	}
-	for (struct session *o = session_first(); o; o = o->next)
+	const struct ajd_tenant *t = ajd_tenant_policy(http_cfg, r->owner);
+	unsigned mine_n = 0;
+	for (struct session *o = session_first(); o; o = o->next) {
 		total += o->execs;
+		if (strcmp(o->owner, r->owner) == 0)
+			mine_n += o->execs;
+	}
+	if (t->max_execs && mine_n >= t->max_execs) {
+		respond_error(r, 429, "quota_exceeded",
+			      "this tenant already runs %u commands, its quota", mine_n);
+		return;
+	}
 	if (s->execs >= dl->max_execs_per_session || total >= dl->max_execs_total) {
 		respond_error(r, 429, "too_many_execs",
 			      s->execs >= dl->max_execs_per_session
@@ -1510,6 +1632,7 @@ exec_start(struct http_ctx *r, struct session *s, json_t *req)
 	}
 	x->streaming = !r->compat && wants_ndjson(r);
 	x->max_output = maxout;
+	x->argv = json_dumps(cmd, JSON_COMPACT);
 	r->x = x;
 	r->s = s;
 	r->t0 = now_us();
@@ -1831,10 +1954,16 @@ simple_reply(struct wreq *w, uint32_t type, const char *p, uint32_t len)
 		memcpy(&st, p, len < sizeof(st) ? len : sizeof(st));
 		r->f->st = st;
 	} else if (strcmp(r->method, "DELETE") == 0) {
+		audit(r, "file.delete", r->s ? r->s->id : r->sid,
+		      (const char *[]){"path", r->path, NULL});
 		respond_empty(r, 204);
 	} else if (strcmp(r->method, "POST") == 0) {
 		respond_json(r, 201, json_pack("{s:s,s:s}", "path", r->path, "type", "directory"));
 	} else if (strcmp(r->method, "PUT") == 0) {
+		char size[24];
+		snprintf(size, sizeof(size), "%" PRIu64, r->f->put_bytes);
+		audit(r, "file.write", r->s ? r->s->id : r->sid,
+		      (const char *[]){"path", r->path, "size", size, NULL});
 		respond_json(r, 200,
 			     json_pack("{s:s,s:I}", "path", r->path, "size",
 				       (json_int_t)r->f->put_bytes));
@@ -2099,7 +2228,7 @@ ac_session(struct http_ctx *r)
 		MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "x-agentcube-session-id");
 	struct session *s = id && strlen(id) < sizeof(r->sid) ? session_find(id) : NULL;
 
-	if (s && strcmp(s->owner, r->owner) != 0)
+	if (s && !mine(r, s))
 		s = NULL; /* someone else's: as if there were none */
 	if (!s && id && session_was_reaped(id, r->owner)) {
 		respond_error(r, 404, "session_expired",
@@ -2203,7 +2332,7 @@ ac_delete(struct http_ctx *r)
 	const char *id = r->ac->arg;
 	struct session *s = strlen(id) < sizeof(r->sid) ? session_find(id) : NULL;
 
-	if (s && strcmp(s->owner, r->owner) != 0)
+	if (s && !mine(r, s))
 		s = NULL;
 	if (!s) {
 		respond_error(r, 404, "session_not_found",
@@ -2478,6 +2607,9 @@ ac_put_reply(struct wreq *w, uint32_t type, const char *p, uint32_t len)
 		return;
 	}
 	/* Written: what it is now (size, mode, time) is the answer. */
+	char size[24];
+	snprintf(size, sizeof(size), "%" PRIu64, r->f->put_bytes);
+	audit(r, "file.write", w->s->id, (const char *[]){"path", r->path, "size", size, NULL});
 	r->w = wreq_send(w->s, AJW_STAT, r->path, strlen(r->path) + 1, NULL, 0, ac_stat_reply, r);
 	if (!r->w)
 		respond_error(r, 503, "session_ended", "the session's worker is gone");
@@ -2910,9 +3042,14 @@ early(struct http_ctx *r)
 		ac_early(r);
 		return;
 	}
+	if (r->route == R_METRICS && !r->who.admin &&
+	    !(r->who.unix_peer && http_cfg->auth.metrics_open_on_unix)) {
+		respond_error(r, 403, "forbidden", "/metrics is for administrators");
+		return;
+	}
 	if (r->sid[0]) {
 		r->s = session_find(r->sid);
-		if (r->s && strcmp(r->s->owner, r->owner) != 0)
+		if (r->s && !mine(r, r->s))
 			r->s = NULL; /* someone else's: as if there were none */
 		if (!r->s && session_was_reaped(r->sid, r->owner)) {
 			respond_error(r, 404, "session_expired",
@@ -2961,6 +3098,23 @@ health(struct http_ctx *r)
 			       http_cfg->insecure_no_auth, "version", "0.1.0"));
 }
 
+/* The profiles without their host paths (bind sources, a host workspace,
+ * a rootfs): what a tenant who is not an administrator sees. */
+static json_t *
+profiles_public(const json_t *ps)
+{
+	json_t *out = json_deep_copy(ps), *p, *m;
+	size_t i, k;
+
+	json_array_foreach(out, i, p)
+	{
+		json_object_del(p, "workspace_host_dir");
+		json_object_del(p, "rootfs");
+		json_array_foreach(json_object_get(p, "mounts"), k, m) json_object_del(m, "source");
+	}
+	return out ? out : json_array();
+}
+
 static void
 dispatch(struct http_ctx *r)
 {
@@ -2988,7 +3142,9 @@ dispatch(struct http_ctx *r)
 	case R_PROFILES: {
 		json_t *ps = http_profiles();
 		respond_json(r, 200,
-			     json_pack("{s:o}", "profiles", ps ? json_incref(ps) : json_array()));
+			     json_pack("{s:o}", "profiles",
+				       ps ? r->who.admin ? json_incref(ps) : profiles_public(ps)
+					  : json_array()));
 		return;
 	}
 	case R_POOLS: {
@@ -3023,6 +3179,46 @@ dispatch(struct http_ctx *r)
 	}
 }
 
+/* Who asks (auth.h): the tenant, or a refusal. */
+static int
+authenticate(struct http_ctx *r)
+{
+	struct auth_fail f;
+
+	if (auth_request(r->conn, &r->who, &f) < 0) {
+		respond_error(r, f.status, f.code, "%s", f.msg);
+		if (f.status == 401)
+			MHD_add_response_header(r->resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+						"Bearer");
+		if (f.retry_after_s) {
+			char ra[16];
+			snprintf(ra, sizeof(ra), "%u", f.retry_after_s);
+			MHD_add_response_header(r->resp, MHD_HTTP_HEADER_RETRY_AFTER, ra);
+		}
+		return -1;
+	}
+	snprintf(r->owner, sizeof(r->owner), "%s", r->who.tenant);
+	return 0;
+}
+
+static enum MHD_Result queue(struct http_ctx *r);
+
+/* An answer found with the headers. A small body still coming is read
+ * (and dropped) first: answering and closing while the client sends
+ * makes it fail on a broken pipe, or lose the answer to a reset, rather
+ * than see the error. A large one is not waited for. */
+static enum MHD_Result
+early_answer(struct http_ctx *r)
+{
+	const char *cl = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+						     MHD_HTTP_HEADER_CONTENT_LENGTH);
+	uint64_t n = cl ? strtoull(cl, NULL, 10) : 0;
+
+	if (n > 0 && n <= AJD_DEFAULT_MAX_JSON_BYTES && r->status != 413)
+		return MHD_YES; /* queued once the body is in */
+	return queue(r);
+}
+
 static enum MHD_Result
 queue(struct http_ctx *r)
 {
@@ -3048,9 +3244,15 @@ api_handle(void *cls, struct MHD_Connection *conn, const char *url, const char *
 		*con_cls = r;
 		metrics.requests++;
 		route(r, url);
+		if (r->route != R_HEALTH && r->route != R_AC_HEALTH && authenticate(r) < 0)
+			return early_answer(r);
 		early(r);
 		if (r->resp)
-			return queue(r);
+			return early_answer(r);
+		return MHD_YES;
+	}
+	if (*upload_data_size && r->resp) {
+		*upload_data_size = 0; /* answered already: the body is read and dropped */
 		return MHD_YES;
 	}
 	if (*upload_data_size) {
@@ -3118,6 +3320,8 @@ api_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	}
 	if (r->waiting_priv)
 		priv_orphan(r);
+	if (r->creating)
+		creating_del(r);
 	if (r->resp)
 		MHD_destroy_response(r->resp);
 	if (r->x && r->x->one_shot && r->s && !r->x->ended)

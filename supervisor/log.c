@@ -56,11 +56,27 @@ put_pair(char *buf, size_t n, size_t size, const char *k, const char *v)
 void
 log_event(enum log_level level, const char *event, ...)
 {
+	const char *kv[65];
+	size_t i = 0;
+	va_list ap;
+
+	va_start(ap, event);
+	while (i < 64 && (kv[i] = va_arg(ap, const char *)) != NULL) {
+		kv[i + 1] = va_arg(ap, const char *);
+		i += 2;
+	}
+	va_end(ap);
+	kv[i] = NULL;
+	log_pairs(level, event, kv);
+}
+
+void
+log_pairs(enum log_level level, const char *event, const char *const *kv)
+{
 	char buf[4096], ts[40];
 	struct timespec now;
 	struct tm tm;
 	size_t n = 0;
-	va_list ap;
 
 	clock_gettime(CLOCK_REALTIME, &now);
 	gmtime_r(&now.tv_sec, &tm);
@@ -72,15 +88,8 @@ log_event(enum log_level level, const char *event, ...)
 	n = put_pair(buf, n, sizeof(buf), "level", level_names[level]);
 	n = put_pair(buf, n, sizeof(buf), "process", log_process);
 	n = put_pair(buf, n, sizeof(buf), "event", event);
-	va_start(ap, event);
-	for (;;) {
-		const char *k = va_arg(ap, const char *);
-		if (!k)
-			break;
-		const char *v = va_arg(ap, const char *);
-		n = put_pair(buf, n, sizeof(buf), k, v ? v : "");
-	}
-	va_end(ap);
+	for (size_t i = 0; i < 64 && kv[i]; i += 2)
+		n = put_pair(buf, n, sizeof(buf), kv[i], kv[i + 1] ? kv[i + 1] : "");
 	if (log_json && n < sizeof(buf) - 1)
 		buf[n++] = '}';
 	if (n >= sizeof(buf) - 1)

@@ -15,5 +15,7 @@ enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR };
 void log_init(bool json, const char *process);
 /* log_event(LOG_INFO, "session.create", "session", id, "profile", name, NULL) */
 void log_event(enum log_level level, const char *event, ...) __attribute__((sentinel));
+/* The same with the pairs in an array: key, value, ..., NULL (at most 32 pairs). */
+void log_pairs(enum log_level level, const char *event, const char *const *kv);
 
 #endif
