@@ -190,6 +190,9 @@ out=$(tapi "$ALICE" GET /v1/sessions)
 expect_match "alice's does" "$A1" "$out"
 out=$(tapi "$ALICE" POST "/v1/sessions/$A1/exec" "${JSON[@]}" -d '{"command": ["echo", "hi"]}')
 expect_eq "alice runs a command in hers" 200 "$(status_of "$out")"
+out=$(printf 'top secret content' | tapi "$ALICE" PUT "/v1/sessions/$A1/files/notes.txt" --data-binary @-)
+expect_eq "... and writes a file" 200 "$(status_of "$out")"
+expect_eq "... which bob cannot read (404)" 404 "$(status_of "$(tapi "$BOB" GET "/v1/sessions/$A1/files/notes.txt")")"
 out=$(tapi "$ADMIN" GET /v1/sessions)
 expect_match "the admin rule (roles contains admin) sees alice's session" "$A1" "$out"
 
@@ -288,6 +291,8 @@ for t in "$ALICE" "$BOB" "$ADMIN" "$K2TOK"; do
 done
 expect_eq "no token (not even a signature) appears in the log" "" "$leaked"
 expect_match "session creation is audited with its tenant" 'event=audit action=session.create .*tenant=alice' "$(cat "$TMPD/daemon.log")"
+expect_match "a file write is audited with its path and size" 'event=audit action=file.write tenant=alice .*path=notes.txt size=18' "$(cat "$TMPD/daemon.log")"
+expect_nomatch "... never its content" 'top secret' "$(cat "$TMPD/daemon.log")"
 expect_match "exec is audited with argv, exit and duration" 'event=audit action=exec .*tenant=alice.*argv=.*echo.*exit_code=0' "$(cat "$TMPD/daemon.log")"
 
 stop_daemon
