@@ -103,6 +103,8 @@ $(BUILD)/tests/test_daemon_config: tests/unit/test_daemon_config.c supervisor/co
 
 # The AgentCube layer's parsers: its test includes supervisor/compat.c.
 $(BUILD)/tests/test_compat: supervisor/compat.c supervisor/compat.h supervisor/proto.h
+# Likewise the reverse proxy's framing.
+$(BUILD)/tests/test_proxy: supervisor/proxy.c supervisor/proxy.h
 
 # Likewise the token verifier, with libcrypto.
 $(BUILD)/tests/test_jwt: tests/unit/test_jwt.c supervisor/jwt.c supervisor/jwt.h \
