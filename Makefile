@@ -195,6 +195,10 @@ install: $(BUILD)/agentjail $(BUILD)/agentjaild $(WORKER)
 	install -m 0644 man/*.1 $(DESTDIR)$(MANDIR)/man1/
 	install -m 0644 man/*.5 $(DESTDIR)$(MANDIR)/man5/
 	install -m 0644 $(wildcard man/*.8) $(DESTDIR)$(MANDIR)/man8/
+	@# The example agent runtime, where examples/agent/agent.json mounts it from.
+	install -d $(DESTDIR)$(DATADIR)/examples/agent
+	install -m 0644 examples/agent/agent.py examples/agent/agent.json \
+		$(DESTDIR)$(DATADIR)/examples/agent/
 
 clean:
 	rm -rf build build-asan

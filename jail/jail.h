@@ -137,6 +137,95 @@ enum {
 
 #define JAIL_ID_AUTO ((uint32_t)-1)
 
+/* Caps on everything a profile, option or request can make large. */
+#define JAIL_MAX_PATH	  4095
+#define JAIL_MAX_NAME	  64
+#define JAIL_MAX_MOUNTS	  256
+#define JAIL_MAX_ENV	  256
+#define JAIL_MAX_ENV_LEN  32768
+#define JAIL_MAX_ARGS	  4096
+#define JAIL_MAX_ARG_LEN  131072
+#define JAIL_MAX_SYSCALLS 512
+#define JAIL_MAX_IO_MAX	  16
+
+/*
+ * An agent runtime (profile format 3): a long-lived agent program in the
+ * jail, started by agentjaild rather than by a command, serving HTTP on
+ * ports of its own that agentjaild reaches for its clients. Every string is
+ * checked by jail_config_validate(); the JAIL_*_EXPECT texts say what it
+ * accepts, for front ends' messages.
+ */
+#define JAIL_MAX_AGENT_ARGS	     256 /* entrypoint: 1 to this many arguments */
+#define JAIL_MAX_PORTS		     8
+#define JAIL_PORT_NAME_MAX	     32
+#define JAIL_HTTP_PATH_MAX	     256
+#define JAIL_MAX_TOOLS		     16
+#define JAIL_MAX_SECRETS	     16
+#define JAIL_SECRET_MAX_BYTES	     1048576u
+#define JAIL_SECRET_DEFAULT_BYTES    65536u
+#define JAIL_HEALTH_MAX_INTERVAL_S   3600u
+#define JAIL_HEALTH_MAX_TIMEOUT_S    600u
+#define JAIL_HEALTH_MAX_START_S	     3600u
+#define JAIL_DEFAULT_HEALTH_INTERVAL 5u
+#define JAIL_DEFAULT_HEALTH_TIMEOUT  2u
+#define JAIL_DEFAULT_HEALTH_START    30u
+#define JAIL_RESTART_MAX_LIMIT	     100u
+#define JAIL_DEFAULT_RESTART_MAX     3u
+#define JAIL_TOOLS_DIR		     "/tools"	    /* tool NAME is at /tools/NAME */
+#define JAIL_SECRETS_DIR	     "/run/secrets" /* secret NAME is the file /run/secrets/NAME */
+#define JAIL_SECRETS_DIR_MODE	     0500u
+#define JAIL_PORT_NAME_EXPECT	     "1-32 characters of [a-z0-9_-]"
+#define JAIL_FILE_NAME_EXPECT	     "1-64 characters of [A-Za-z0-9._-], other than '.' and '..'"
+#define JAIL_HTTP_PATH_EXPECT                                                                      \
+	"a path starting with '/', at most 256 bytes of printable ASCII without spaces"
+#define JAIL_HTTP_PATH_PREFIX_EXPECT JAIL_HTTP_PATH_EXPECT " and without '..'"
+
+/* One HTTP port the agent listens on, inside the jail's network namespace. */
+struct jail_port {
+	char name[JAIL_PORT_NAME_MAX + 1]; /* [a-z0-9_-]{1,32}, unique among ports */
+	uint16_t port;			   /* 1-65535, unique among ports */
+	/* The URL path this port serves: agentjaild forwards requests under
+	 * it. Starts with '/', no "..", printable ASCII without spaces,
+	 * JAIL_HTTP_PATH_MAX bytes at most; "/" by default. The protocol is
+	 * HTTP, the only one a profile can name so far. */
+	char path_prefix[JAIL_HTTP_PATH_MAX + 1];
+};
+
+/* How agentjaild tells that the agent is up: an HTTP GET of path on the
+ * named port, answered with a 2xx within timeout_s, every interval_s;
+ * failures in the first start_period_s after a (re)start do not count. */
+struct jail_health {
+	bool set;			   /* no health check unless set */
+	char path[JAIL_HTTP_PATH_MAX + 1]; /* JAIL_HTTP_PATH_EXPECT */
+	char port[JAIL_PORT_NAME_MAX + 1]; /* the name of one of ports[] */
+	uint32_t interval_s;		   /* 1-3600, default 5 */
+	uint32_t timeout_s;		   /* 1-600, default 2 */
+	uint32_t start_period_s;	   /* 1-3600, default 30 */
+};
+
+/* A host directory of programs, bind-mounted read-only at /tools/NAME, with
+ * /tools/NAME/bin and /tools/NAME appended to the PATH in env. Added with
+ * jail_config_add_tool(), which keeps the three in step: the mount is one of
+ * the config's mounts (target /tools/NAME, readonly, same source). */
+struct jail_tool {
+	char name[JAIL_MAX_NAME + 1]; /* JAIL_FILE_NAME_EXPECT, unique among tools */
+	char *source;		      /* host path, absolute and normalized; owned */
+};
+
+/* A file a session delivers at creation, as JAIL_SECRETS_DIR/NAME. With any
+ * secret the jail has a tmpfs at /run/secrets, mode 0500, owned by the
+ * jail's uid and gid, nosuid, nodev, noexec, of jail_secrets_size() bytes. */
+struct jail_secret {
+	char name[JAIL_MAX_NAME + 1]; /* JAIL_FILE_NAME_EXPECT, unique among secrets */
+	bool required;		      /* a session without it is refused; default true */
+	uint32_t max_bytes;	      /* 1-1048576, default 65536 */
+};
+
+enum jail_restart {
+	JAIL_RESTART_NEVER,	 /* the default: an agent that exits stays down */
+	JAIL_RESTART_ON_FAILURE, /* restarted after a non-zero exit or a signal */
+};
+
 struct jail_config {
 	char *name; /* profile name, for messages; may be NULL */
 
@@ -184,6 +273,29 @@ struct jail_config {
 	/* agentjaild only: a session's idle timeout and lifetime, seconds
 	 * (0: the daemon's); both the default and the most a session may ask. */
 	uint32_t session_idle_s, session_lifetime_s;
+
+	/*
+	 * An agent runtime (profile format 3; see the structs above). The
+	 * entrypoint, ports, health check and restart policy are for
+	 * agentjaild, which starts agent_argv in the jail (with the config's
+	 * env, cwd and uid, like a command) instead of waiting for commands;
+	 * agentjail(1) runs the command it is given and ignores them. tools
+	 * and secrets shape the jail's filesystem (and PATH) for every front
+	 * end. The validator requires an entrypoint for ports and for a
+	 * restart policy other than never, ports for a health check, and a
+	 * health port that is one of ports.
+	 */
+	char **agent_argv; /* the entrypoint, NULL-terminated; NULL if none; owned */
+	size_t agent_argc; /* 0 (no agent) or 1 to JAIL_MAX_AGENT_ARGS */
+	struct jail_port ports[JAIL_MAX_PORTS];
+	size_t n_ports;
+	struct jail_health health;
+	struct jail_tool tools[JAIL_MAX_TOOLS];
+	size_t n_tools;
+	struct jail_secret secrets[JAIL_MAX_SECRETS];
+	size_t n_secrets;
+	enum jail_restart restart;
+	uint32_t restart_max; /* the most restarts in the jail's lifetime; 0-100, default 3 */
 };
 
 /* Defaults. */
@@ -199,17 +311,6 @@ struct jail_config {
 #define JAIL_DEFAULT_TMP_SIZE	    (256ull << 20)
 #define JAIL_DEFAULT_WORKSPACE_SIZE (512ull << 20)
 #define JAIL_DEFAULT_SHM_SIZE	    (64ull << 20)
-
-/* Caps on everything a profile, option or request can make large. */
-#define JAIL_MAX_PATH	  4095
-#define JAIL_MAX_NAME	  64
-#define JAIL_MAX_MOUNTS	  256
-#define JAIL_MAX_ENV	  256
-#define JAIL_MAX_ENV_LEN  32768
-#define JAIL_MAX_ARGS	  4096
-#define JAIL_MAX_ARG_LEN  131072
-#define JAIL_MAX_SYSCALLS 512
-#define JAIL_MAX_IO_MAX	  16
 
 /* --- config.c --------------------------------------------------------- */
 
@@ -239,6 +340,21 @@ JAIL_API int jail_config_add_syscall(struct jail_seccomp *s, bool allow, const c
 				     struct jail_error *e);
 JAIL_API int jail_config_add_io_max(struct jail_config *c, const char *line, struct jail_error *e);
 JAIL_API void jail_config_clear_io_max(struct jail_config *c);
+/* The agent's argv (argc 0: no agent), checked for count and length. */
+JAIL_API int jail_config_set_agent_argv(struct jail_config *c, char *const *argv, size_t argc,
+					struct jail_error *e);
+/* A tool: a read-only bind mount of source at /tools/NAME, and
+ * ":/tools/NAME/bin:/tools/NAME" appended to env's PATH (JAIL_DEFAULT_PATH
+ * when env has none). -EINVAL for a bad name or source, -E2BIG past
+ * JAIL_MAX_TOOLS. */
+JAIL_API int jail_config_add_tool(struct jail_config *c, const char *name, const char *source,
+				  struct jail_error *e);
+/* Undo every jail_config_add_tool(): the tools, their mounts, and their
+ * part of PATH (when PATH still ends with it). */
+JAIL_API void jail_config_clear_tools(struct jail_config *c);
+/* The size of the /run/secrets tmpfs: each secret's max_bytes rounded up
+ * to 4 KiB pages, plus 64 KiB; 0 without secrets. */
+JAIL_API uint64_t jail_secrets_size(const struct jail_config *c);
 /* Syntax checks shared by the parsers: a cpuset.cpus list ("0-3,6"), and an
  * io.max line ("8:0 rbps=1048576 wiops=max"). */
 JAIL_API bool jail_cpuset_ok(const char *s);
@@ -246,6 +362,12 @@ JAIL_API bool jail_cpuset_ok(const char *s);
  * trailing '/'), at most JAIL_MAX_PATH bytes; "/" only with allow_root. */
 JAIL_API bool jail_path_normal(const char *p, bool allow_root);
 JAIL_API bool jail_io_max_ok(const char *s);
+/* Names and paths of agent runtimes, as the JAIL_*_EXPECT texts describe:
+ * a port name, a tool or secret name (a file name), an HTTP path (a
+ * path_prefix also without ".."). */
+JAIL_API bool jail_port_name_ok(const char *s);
+JAIL_API bool jail_file_name_ok(const char *s);
+JAIL_API bool jail_http_path_ok(const char *s, bool prefix);
 
 /* --- util.c ----------------------------------------------------------- */
 
@@ -255,7 +377,7 @@ JAIL_API const char *jail_rlimit_name(enum jail_rlimit_res r);
 
 /* --- profile.c -------------------------------------------------------- */
 
-#define JAIL_PROFILE_FORMAT 2
+#define JAIL_PROFILE_FORMAT 3
 
 /* Load a profile into c (which must have been jail_config_init()ed): fields
  * the profile names replace those in c. origin names the source in errors

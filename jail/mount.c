@@ -5,8 +5,10 @@
  * A fresh tmpfs becomes the root. Into it go read-only binds of the host's
  * system directories (or of a rootfs directory's entries), a curated /etc,
  * a minimal /dev, a fresh /proc with the host-wide leaks masked, size-limited
- * tmpfs mounts at /tmp and /workspace, the profile's own mounts; then
- * pivot_root, the old root detached, and the root made read-only.
+ * tmpfs mounts at /tmp and /workspace, the profile's own mounts (the
+ * tools' read-only binds at /tools/NAME among them), a tmpfs for secrets
+ * at /run/secrets when the profile names any; then pivot_root, the old root
+ * detached, and the root made read-only.
  *
  * mount_plan_build() runs in the parent and does all the thinking;
  * mount_plan_apply() runs in the child and only makes system calls.
@@ -175,7 +177,7 @@ add_system_dirs(struct builder *b)
 /* A rootfs directory: its top-level entries, except what the jail makes
  * itself, bound read-only into the tmpfs root. */
 static int
-add_rootfs(struct builder *b, const char *rootfs, struct jail_error *e)
+add_rootfs(struct builder *b, const char *rootfs, bool tools, struct jail_error *e)
 {
 	static const char *const own[] = {"proc", "dev", "sys", "tmp", "workspace", "run"};
 	DIR *d = opendir(rootfs);
@@ -188,6 +190,9 @@ add_rootfs(struct builder *b, const char *rootfs, struct jail_error *e)
 			    (de->d_name[1] == '\0' || (de->d_name[1] == '.' && !de->d_name[2]));
 		for (size_t i = 0; i < ARRAY_SIZE(own) && !skip; i++)
 			skip = strcmp(de->d_name, own[i]) == 0;
+		/* The tools' mount points are made in the root tmpfs: a
+		 * read-only /tools of the rootfs would refuse them. */
+		skip = skip || (tools && strcmp(de->d_name, JAIL_TOOLS_DIR + 1) == 0);
 		if (skip)
 			continue;
 		_cleanup_free_ char *src = fmt("%s/%s", rootfs, de->d_name);
@@ -401,7 +406,7 @@ mount_plan_build(const struct jail_config *c, uint32_t run_uid, uint32_t run_gid
 		op->flags = MS_NOSUID | MS_NODEV;
 	}
 	if (c->rootfs) {
-		r = add_rootfs(&b, c->rootfs, e);
+		r = add_rootfs(&b, c->rootfs, c->n_tools > 0, e);
 		if (r < 0) {
 			mount_plan_free(&plan);
 			return r;
@@ -439,6 +444,13 @@ mount_plan_build(const struct jail_config *c, uint32_t run_uid, uint32_t run_gid
 		case JAIL_MOUNT_SYMLINK: add_symlink(&b, m->source, m->target); break;
 		}
 	}
+	/* Secrets: a tmpfs only the jail's uid may read, sized for the files
+	 * the profile names; /run is made in the root tmpfs (neither the host
+	 * layout nor a rootfs brings one). After the profile's mounts, so
+	 * that a tmpfs at /run does not hide it. */
+	if (c->n_secrets)
+		add_tmpfs(&b, JAIL_SECRETS_DIR, jail_secrets_size(c), JAIL_SECRETS_DIR_MODE, false,
+			  MS_NOEXEC);
 	op = add(&b, MOP_PIVOT, strdup(root), strdup("/"));
 
 	if (b.err) {

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Profiles: policy as JSON (formats 1 and 2) turned into a struct jail_config.
+ * Profiles: policy as JSON (formats 1 to 3) turned into a struct jail_config.
  *
  * The schema is the tables below; json.c makes them strict (unknown and
  * duplicate keys, wrong types and oversized values are errors naming the
@@ -353,16 +353,43 @@ profile_mount(struct json_ctx *x, json_t *v, struct jail_config *c)
 	return 0;
 }
 
+/* Whether m is the mount jail_config_add_tool() made for one of c's tools. */
+static bool
+profile_is_tool_mount(const struct jail_config *c, const struct jail_mount *m)
+{
+	const size_t dir = sizeof(JAIL_TOOLS_DIR); /* "/tools/" */
+
+	if (m->kind != JAIL_MOUNT_BIND || !m->readonly ||
+	    strncmp(m->target, JAIL_TOOLS_DIR "/", dir) != 0)
+		return false;
+	for (size_t k = 0; k < c->n_tools; k++)
+		if (strcmp(m->target + dir, c->tools[k].name) == 0)
+			return true;
+	return false;
+}
+
+/* "mounts" replaces the list, but not the mounts of "tools" (an earlier
+ * layer's), which only "tools" replaces. */
 static void
 profile_clear_mounts(struct jail_config *c)
 {
+	size_t kept = 0;
+
 	for (size_t i = 0; i < c->n_mounts; i++) {
-		free(c->mounts[i].source);
-		free(c->mounts[i].target);
+		struct jail_mount *m = &c->mounts[i];
+
+		if (profile_is_tool_mount(c, m)) {
+			c->mounts[kept++] = *m;
+		} else {
+			free(m->source);
+			free(m->target);
+		}
 	}
-	free(c->mounts);
-	c->mounts = NULL;
-	c->n_mounts = 0;
+	c->n_mounts = kept;
+	if (!kept) {
+		free(c->mounts);
+		c->mounts = NULL;
+	}
 }
 
 static int
@@ -753,6 +780,420 @@ profile_seccomp(struct json_ctx *x, json_t *v, void *obj, int arg)
 				&((struct profile_load *)obj)->c->seccomp);
 }
 
+/* --- agent runtimes (format 3) ------------------------------------------- */
+
+/* The loader checks what it reads (types, lengths, ranges, the characters
+ * of names and paths) at the JSON path of the value. Uniqueness and the
+ * rules between keys are left to the validator, whose messages name the
+ * same paths. */
+
+/* A string of at most max bytes copied into a buffer of max + 1. */
+static int
+profile_copy_string(struct json_ctx *x, json_t *v, char *buf, size_t max)
+{
+	const char *s;
+	int r = json_read_string(x, v, max, &s);
+
+	if (r == 0)
+		snprintf(buf, max + 1, "%s", s);
+	return r;
+}
+
+static int
+profile_entrypoint(struct json_ctx *x, json_t *v, void *obj, int arg)
+{
+	struct jail_config *c = ((struct profile_load *)obj)->c;
+	_cleanup_free_ const char **argv = NULL;
+	size_t n;
+	int r;
+
+	if ((r = json_read_array(x, v, JAIL_MAX_AGENT_ARGS, &n)) < 0)
+		return r;
+	if (n == 0)
+		return json_fail(x,
+				 "expected an array of 1 to %d strings (the agent's program "
+				 "and its arguments), got an empty array",
+				 JAIL_MAX_AGENT_ARGS);
+	if (!(argv = calloc(n, sizeof(*argv))))
+		return jerr(x->e, ENOMEM, "%s: %s", x->origin, x->path);
+	for (size_t i = 0; i < n; i++) {
+		size_t saved = json_path_push_index(x, i);
+		if ((r = json_read_string(x, json_array_get(v, i), JAIL_MAX_ARG_LEN, &argv[i])) < 0)
+			return r;
+		if (!argv[i][0])
+			return json_fail(x, "expected a non-empty string");
+		json_path_pop(x, saved);
+	}
+	if ((r = jail_config_set_agent_argv(c, (char *const *)argv, n, x->e)) < 0)
+		return json_wrap(x, r);
+	return 0;
+}
+
+/* One port: "name" and "port" required; "path_prefix" "/" and "protocol"
+ * "http" by default. */
+struct profile_port {
+	struct jail_port *port;
+	bool named, numbered;
+};
+
+static int
+profile_port_name(struct json_ctx *x, json_t *v, void *obj, int arg)
+{
+	struct profile_port *p = obj;
+	char q[80];
+	int r = profile_copy_string(x, v, p->port->name, JAIL_PORT_NAME_MAX);
+
+	if (r < 0)
+		return r;
+	if (!jail_port_name_ok(p->port->name))
+		return json_fail(x, "expected %s, got '%s'", JAIL_PORT_NAME_EXPECT,
+				 json_quote(p->port->name, q, sizeof(q)));
+	p->named = true;
+	return 0;
+}
+
+static int
+profile_port_number(struct json_ctx *x, json_t *v, void *obj, int arg)
+{
+	struct profile_port *p = obj;
+	uint64_t n;
+	int r = json_read_uint(x, v, 1, 65535, &n);
+
+	if (r == 0) {
+		p->port->port = (uint16_t)n;
+		p->numbered = true;
+	}
+	return r;
+}
+
+static int
+profile_port_prefix(struct json_ctx *x, json_t *v, void *obj, int arg)
+{
+	struct profile_port *p = obj;
+	char q[80];
+	int r = profile_copy_string(x, v, p->port->path_prefix, JAIL_HTTP_PATH_MAX);
+
+	if (r < 0)
+		return r;
+	if (!jail_http_path_ok(p->port->path_prefix, true))
+		return json_fail(x, "expected %s, got '%s'", JAIL_HTTP_PATH_PREFIX_EXPECT,
+				 json_quote(p->port->path_prefix, q, sizeof(q)));
+	return 0;
+}
+
+static int
+profile_port_protocol(struct json_ctx *x, json_t *v, void *obj, int arg)
+{
+	static const char *const protocols[] = {"http"};
+	int i;
+
+	return json_read_enum(x, v, protocols, ARRAY_SIZE(protocols), &i);
+}
+
+static const struct json_field profile_port_fields[] = {
+	{"name", profile_port_name, 0, NULL},
+	{"port", profile_port_number, 0, NULL},
+	{"path_prefix", profile_port_prefix, 0, NULL},
+	{"protocol", profile_port_protocol, 0, NULL},
+};
+static const struct json_table profile_port_table = {profile_port_fields,
+						     ARRAY_SIZE(profile_port_fields)};
+
+static int
+profile_ports(struct json_ctx *x, json_t *v, void *obj, int arg)
+{
+	struct jail_config *c = ((struct profile_load *)obj)->c;
+	size_t n;
+	int r;
+
+	if ((r = json_read_array(x, v, JAIL_MAX_PORTS, &n)) < 0)
+		return r;
+	memset(c->ports, 0, sizeof(c->ports));
+	c->n_ports = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct profile_port p = {.port = &c->ports[i]};
+		size_t saved = json_path_push_index(x, i);
+
+		strcpy(p.port->path_prefix, "/");
+		if ((r = json_walk_object(x, json_array_get(v, i), &profile_port_table, &p)) < 0)
+			return r;
+		if (!p.named)
+			return json_fail(x, "missing key 'name' (expected %s)",
+					 JAIL_PORT_NAME_EXPECT);
+		if (!p.numbered)
+			return json_fail(x, "missing key 'port' (expected an integer between 1 "
+					    "and 65535)");
+		c->n_ports++;
+		json_path_pop(x, saved);
+	}
+	return 0;
+}
+
+/* The health check: "path" required, the rest by default (the port: the
+ * first of "ports", which the table reads before "health"). */
+static int
+profile_health_path(struct json_ctx *x, json_t *v, void *obj, int arg)
+{
+	struct jail_health *h = obj;
+	char q[80];
+	int r = profile_copy_string(x, v, h->path, JAIL_HTTP_PATH_MAX);
+
+	if (r < 0)
+		return r;
+	if (!jail_http_path_ok(h->path, false))
+		return json_fail(x, "expected %s, got '%s'", JAIL_HTTP_PATH_EXPECT,
+				 json_quote(h->path, q, sizeof(q)));
+	return 0;
+}
+
+static int
+profile_health_port(struct json_ctx *x, json_t *v, void *obj, int arg)
+{
+	struct jail_health *h = obj;
+	char q[80];
+	int r = profile_copy_string(x, v, h->port, JAIL_PORT_NAME_MAX);
+
+	if (r < 0)
+		return r;
+	if (!jail_port_name_ok(h->port))
+		return json_fail(x, "expected the name of one of the ports (%s), got '%s'",
+				 JAIL_PORT_NAME_EXPECT, json_quote(h->port, q, sizeof(q)));
+	return 0;
+}
+
+/* interval_s, timeout_s and start_period_s: the field and its bound. */
+static const struct {
+	size_t off;
+	uint32_t max;
+} profile_health_times[] = {
+	{offsetof(struct jail_health, interval_s), JAIL_HEALTH_MAX_INTERVAL_S},
+	{offsetof(struct jail_health, timeout_s), JAIL_HEALTH_MAX_TIMEOUT_S},
+	{offsetof(struct jail_health, start_period_s), JAIL_HEALTH_MAX_START_S},
+};
+
+static int
+profile_health_seconds(struct json_ctx *x, json_t *v, void *obj, int which)
+{
+	uint32_t *field = (uint32_t *)(void *)((char *)obj + profile_health_times[which].off);
+	uint64_t n;
+	int r = json_read_uint(x, v, 1, profile_health_times[which].max, &n);
+
+	if (r == 0)
+		*field = (uint32_t)n;
+	return r;
+}
+
+static const struct json_field profile_health_fields[] = {
+	{"path", profile_health_path, 0, NULL},
+	{"port", profile_health_port, 0, NULL},
+	{"interval_s", profile_health_seconds, 0, NULL},
+	{"timeout_s", profile_health_seconds, 1, NULL},
+	{"start_period_s", profile_health_seconds, 2, NULL},
+};
+static const struct json_table profile_health_table = {profile_health_fields,
+						       ARRAY_SIZE(profile_health_fields)};
+
+static int
+profile_health(struct json_ctx *x, json_t *v, void *obj, int arg)
+{
+	struct jail_config *c = ((struct profile_load *)obj)->c;
+	struct jail_health *h = &c->health;
+	int r;
+
+	memset(h, 0, sizeof(*h));
+	h->interval_s = JAIL_DEFAULT_HEALTH_INTERVAL;
+	h->timeout_s = JAIL_DEFAULT_HEALTH_TIMEOUT;
+	h->start_period_s = JAIL_DEFAULT_HEALTH_START;
+	if (c->n_ports)
+		memcpy(h->port, c->ports[0].name, sizeof(h->port));
+	if ((r = json_walk_object(x, v, &profile_health_table, h)) < 0)
+		return r;
+	if (!h->path[0])
+		return json_fail(x, "missing key 'path' (expected %s)", JAIL_HTTP_PATH_EXPECT);
+	h->set = true;
+	return 0;
+}
+
+/* A tool or a secret: "name" a file name, read into a buffer of
+ * JAIL_MAX_NAME + 1. */
+static int
+profile_file_name(struct json_ctx *x, json_t *v, char *buf)
+{
+	char q[80];
+	int r = profile_copy_string(x, v, buf, JAIL_MAX_NAME);
+
+	if (r < 0)
+		return r;
+	if (!jail_file_name_ok(buf))
+		return json_fail(x, "expected %s, got '%s'", JAIL_FILE_NAME_EXPECT,
+				 json_quote(buf, q, sizeof(q)));
+	return 0;
+}
+
+struct profile_tool {
+	char name[JAIL_MAX_NAME + 1];
+	const char *source;
+};
+
+static int
+profile_tool_key(struct json_ctx *x, json_t *v, void *obj, int which)
+{
+	struct profile_tool *t = obj;
+	char q[80];
+	int r;
+
+	if (which == 0)
+		return profile_file_name(x, v, t->name);
+	if ((r = json_read_path(x, v, &t->source)) < 0)
+		return r;
+	/* The source is compared with its mount's: one spelling only. */
+	if (!jail_path_normal(t->source, false))
+		return json_fail(x,
+				 "expected an absolute path without '.', '..' or '//' components "
+				 "(and not /), got '%s'",
+				 json_quote(t->source, q, sizeof(q)));
+	return 0;
+}
+
+static const struct json_field profile_tool_fields[] = {
+	{"name", profile_tool_key, 0, NULL},
+	{"source", profile_tool_key, 1, NULL},
+};
+static const struct json_table profile_tool_table = {profile_tool_fields,
+						     ARRAY_SIZE(profile_tool_fields)};
+
+/* After "env" (the table's order), so that PATH grows from the profile's. */
+static int
+profile_tools(struct json_ctx *x, json_t *v, void *obj, int arg)
+{
+	struct jail_config *c = ((struct profile_load *)obj)->c;
+	size_t n;
+	int r;
+
+	if ((r = json_read_array(x, v, JAIL_MAX_TOOLS, &n)) < 0)
+		return r;
+	jail_config_clear_tools(c);
+	for (size_t i = 0; i < n; i++) {
+		struct profile_tool t = {.source = NULL};
+		size_t saved = json_path_push_index(x, i);
+
+		if ((r = json_walk_object(x, json_array_get(v, i), &profile_tool_table, &t)) < 0)
+			return r;
+		if (!t.name[0])
+			return json_fail(x, "missing key 'name' (expected %s)",
+					 JAIL_FILE_NAME_EXPECT);
+		if (!t.source)
+			return json_fail(x, "missing key 'source' (expected an absolute path on "
+					    "the host)");
+		if ((r = jail_config_add_tool(c, t.name, t.source, x->e)) < 0)
+			return json_wrap(x, r);
+		json_path_pop(x, saved);
+	}
+	return 0;
+}
+
+static int
+profile_secret_name(struct json_ctx *x, json_t *v, void *obj, int arg)
+{
+	return profile_file_name(x, v, ((struct jail_secret *)obj)->name);
+}
+
+static int
+profile_secret_required(struct json_ctx *x, json_t *v, void *obj, int arg)
+{
+	return json_read_bool(x, v, &((struct jail_secret *)obj)->required);
+}
+
+static int
+profile_secret_max_bytes(struct json_ctx *x, json_t *v, void *obj, int arg)
+{
+	uint64_t n;
+	int r = json_read_uint(x, v, 1, JAIL_SECRET_MAX_BYTES, &n);
+
+	if (r == 0)
+		((struct jail_secret *)obj)->max_bytes = (uint32_t)n;
+	return r;
+}
+
+static const struct json_field profile_secret_fields[] = {
+	{"name", profile_secret_name, 0, NULL},
+	{"required", profile_secret_required, 0, NULL},
+	{"max_bytes", profile_secret_max_bytes, 0, NULL},
+};
+static const struct json_table profile_secret_table = {profile_secret_fields,
+						       ARRAY_SIZE(profile_secret_fields)};
+
+static int
+profile_secrets(struct json_ctx *x, json_t *v, void *obj, int arg)
+{
+	struct jail_config *c = ((struct profile_load *)obj)->c;
+	size_t n;
+	int r;
+
+	if ((r = json_read_array(x, v, JAIL_MAX_SECRETS, &n)) < 0)
+		return r;
+	memset(c->secrets, 0, sizeof(c->secrets));
+	c->n_secrets = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct jail_secret *s = &c->secrets[i];
+		size_t saved = json_path_push_index(x, i);
+
+		s->required = true;
+		s->max_bytes = JAIL_SECRET_DEFAULT_BYTES;
+		if ((r = json_walk_object(x, json_array_get(v, i), &profile_secret_table, s)) < 0)
+			return r;
+		if (!s->name[0])
+			return json_fail(x, "missing key 'name' (expected %s)",
+					 JAIL_FILE_NAME_EXPECT);
+		c->n_secrets++;
+		json_path_pop(x, saved);
+	}
+	return 0;
+}
+
+static const char *const profile_restarts[] = {
+	[JAIL_RESTART_NEVER] = "never",
+	[JAIL_RESTART_ON_FAILURE] = "on-failure",
+};
+
+static int
+profile_restart(struct json_ctx *x, json_t *v, void *obj, int arg)
+{
+	int i, r = json_read_enum(x, v, profile_restarts, ARRAY_SIZE(profile_restarts), &i);
+
+	if (r == 0)
+		((struct profile_load *)obj)->c->restart = (enum jail_restart)i;
+	return r;
+}
+
+static int
+profile_restart_max(struct json_ctx *x, json_t *v, void *obj, int arg)
+{
+	uint64_t n;
+	int r = json_read_uint(x, v, 0, JAIL_RESTART_MAX_LIMIT, &n);
+
+	if (r == 0)
+		((struct profile_load *)obj)->c->restart_max = (uint32_t)n;
+	return r;
+}
+
+/* A restart policy is about the agent: "restart" and "restart_max" need an
+ * entrypoint even when they say what the defaults say, which the config
+ * cannot tell apart from their absence (the validator sees the rest). */
+static int
+profile_agent_check(struct json_ctx *x, json_t *root, const struct jail_config *c)
+{
+	static const char *const keys[] = {"restart", "restart_max"};
+
+	for (size_t i = 0; i < ARRAY_SIZE(keys) && !c->agent_argc; i++)
+		if (json_object_get(root, keys[i])) {
+			json_path_push_key(x, keys[i]);
+			return json_fail(x, "needs an \"entrypoint\" (the agent program it "
+					    "restarts)");
+		}
+	return 0;
+}
+
 /* --- the schema ----------------------------------------------------------- */
 
 #define CFG(member)   ((int)offsetof(struct jail_config, member))
@@ -834,6 +1275,15 @@ static const struct json_field profile_fields[] = {
 	{"seccomp", profile_seccomp, 0, NULL},
 	{"pool", NULL, 0, TABLE(profile_pool_fields)},
 	{"session", NULL, 0, TABLE(profile_session_fields)},
+	/* Format 3, in this order: health defaults to the first port, tools
+	 * append to the PATH env gave. */
+	{"entrypoint", profile_entrypoint, 0, NULL},
+	{"ports", profile_ports, 0, NULL},
+	{"health", profile_health, 0, NULL},
+	{"tools", profile_tools, 0, NULL},
+	{"secrets", profile_secrets, 0, NULL},
+	{"restart", profile_restart, 0, NULL},
+	{"restart_max", profile_restart_max, 0, NULL},
 };
 static const struct json_table profile_table = {profile_fields, ARRAY_SIZE(profile_fields)};
 
@@ -848,7 +1298,9 @@ profile_check_format(struct json_ctx *x, json_t *root)
 	static const struct {
 		const char *key;
 		unsigned format;
-	} added[] = {{"pool", 2}, {"session", 2}};
+	} added[] = {{"pool", 2},    {"session", 2}, {"entrypoint", 3},
+		     {"ports", 3},   {"health", 3},  {"tools", 3},
+		     {"secrets", 3}, {"restart", 3}, {"restart_max", 3}};
 	json_t *f = json_object_get(root, "format");
 	uint64_t format;
 	int r;
@@ -894,6 +1346,8 @@ jail_profile_load_buffer(struct jail_config *c, const char *json, size_t len, co
 	if ((r = json_walk_object(&x, root, &profile_table, &p)) < 0)
 		return r;
 	if ((r = profile_network_check(&x, &p)) < 0)
+		return r;
+	if ((r = profile_agent_check(&x, root, c)) < 0)
 		return r;
 	if ((r = jail_config_validate(c, 0, e)) < 0 && e)
 		jerr_wrap(e, "%s", origin);

@@ -13,6 +13,9 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/epoll.h>
+#include <sys/timerfd.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -20,7 +23,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "agent.h"
 #include "auth.h"
+#include "proxy.h"
 #include "compat.h"
 #include "http.h"
 #include "json.h"
@@ -43,6 +48,8 @@ enum route {
 	R_EXEC,	    /* /v1/sessions/{id}/exec */
 	R_FILES,    /* /v1/sessions/{id}/files[/{path}] */
 	R_RUN,	    /* /v1/run */
+	R_LOGS,	    /* /v1/sessions/{id}/logs */
+	R_INVOKE,   /* /v1/sessions/{id}/invocations/{path} */
 	/* AgentCube (compat.h) */
 	R_AC_HEALTH,  /* /health/live, /health/ready */
 	R_AC_CREATE,  /* /v1/code-interpreter */
@@ -106,7 +113,13 @@ struct http_ctx {
 	bool waiting_priv;
 	struct exec_state *x;
 	struct file_state *f;
-	json_t *pending_exec; /* /v1/run: the exec to send once the jail exists */
+	json_t *pending_exec;	/* /v1/run: the exec to send once the jail exists */
+	bool waiting_agent;	/* a create waits for its agent to be ready */
+	struct proxy_state *px; /* an invocation */
+	uint64_t log_pos;	/* GET …/logs?follow=1: how far the client got */
+	bool following;
+	char *ac_agent;	       /* /v1/namespaces/{ns}/agent-runtimes/{name}/…: the name */
+	bool invoke_body_done; /* the body ended before the invocation started */
 	struct http_ctx *next_waiter;
 	uint64_t t0;
 	bool client_gone;
@@ -783,6 +796,7 @@ struct create_req {
 	struct limits_req limits;
 	uint64_t idle, maxlife;
 	json_t *metadata;
+	json_t *secrets;
 };
 
 static int
@@ -831,10 +845,31 @@ f_metadata(struct json_ctx *x, json_t *v, void *obj, int arg)
 	return 0;
 }
 
+/* "secrets": {"NAME": "value"}: for an agent runtime's /run/secrets. */
+static int
+f_secrets(struct json_ctx *x, json_t *v, void *obj, int arg)
+{
+	const char *k;
+	json_t *val;
+
+	if (!json_is_object(v))
+		return json_fail(x, "expected an object of NAME: string, got %s",
+				 json_type_name(v));
+	json_object_foreach(v, k, val)
+	{
+		if (!json_is_string(val))
+			return json_fail(x, "secret '%.64s': expected a string, got %s", k,
+					 json_type_name(val));
+	}
+	((struct create_req *)obj)->secrets = v;
+	return 0;
+}
+
 static const struct json_field create_fields[] = {
 	{"profile", f_profile, 0, NULL},	{"env", f_env, 0, NULL},
 	{"limits", f_limits, 0, NULL},		{"idle_timeout_s", f_idle, 0, NULL},
 	{"max_lifetime_s", f_maxlife, 0, NULL}, {"metadata", f_metadata, 0, NULL},
+	{"secrets", f_secrets, 0, NULL},
 };
 static const struct json_table create_table = {create_fields, ARRAY_SIZE(create_fields)};
 
@@ -898,6 +933,12 @@ session_settings(struct session *s, const json_t *p, const struct limits_req *l,
 
 static void exec_start(struct http_ctx *r, struct session *s, json_t *req);
 
+static void agent_ready(void *cls, struct session *s, int err, const char *msg);
+static void respond_created(struct http_ctx *r, struct session *s);
+static void invoke(struct http_ctx *r, struct session *s);
+static bool invoke_body(struct http_ctx *r, const char *d, size_t n);
+static void invoke_body_end(struct http_ctx *r);
+
 static void
 created(void *owner, const struct priv_reply_view *v)
 {
@@ -959,12 +1000,113 @@ created(void *owner, const struct priv_reply_view *v)
 			session_end(s, "run_done", false);
 		return;
 	}
+	json_t *agent = json_object_get(profile_info(s->profile), "agent");
+	if (r->route == R_INVOKE && !json_array_size(json_object_get(agent, "entrypoint"))) {
+		session_end(s, "no_agent", false);
+		respond_error(r, 404, "no_agent", "profile '%s' runs no agent", s->profile);
+		return;
+	}
+	if (json_array_size(json_object_get(agent, "entrypoint"))) {
+		/* The answer waits for the agent to be ready. */
+		r->s = s;
+		r->waiting_agent = true;
+		int rc = agent_start(s, agent, json_object_get(r->pending_exec, "secrets"),
+				     agent_ready, r);
+		if (rc < 0 && r->waiting_agent) {
+			r->waiting_agent = false;
+			r->s = NULL;
+			session_end(s, "agent_failed", false);
+			respond_error(r, 500, "agent_failed", "the agent could not start: %s",
+				      strerror(-rc));
+		}
+		return;
+	}
+	respond_created(r, s);
+}
+
+static void
+respond_created(struct http_ctx *r, struct session *s)
+{
 	if (r->compat) {
 		const char *name = json_string_value(json_object_get(r->pending_exec, "_ac_name"));
 		respond_json(r, 200, compat_created_json(s->id, name ? name : "?"));
 		return;
 	}
 	respond_json(r, 201, session_json(s));
+}
+
+/* The agent of a session being created is ready, or never will be. */
+static void
+agent_ready(void *cls, struct session *s, int err, const char *msg)
+{
+	struct http_ctx *r = cls;
+
+	r->waiting_agent = false;
+	if (err) {
+		r->s = NULL;
+		if (s)
+			session_end(s, "agent_failed", false);
+		respond_error(r, 502, "agent_failed", "%s", msg);
+		return;
+	}
+	if (r->route == R_INVOKE) { /* AgentCube: the invocation that made it */
+		snprintf(r->sid, sizeof(r->sid), "%s", s->id);
+		invoke(r, s);
+		return;
+	}
+	respond_created(r, s);
+}
+
+/* The secrets of a create against the profile's: each one declared and
+ * within its size, every required one given. 0, or a 422 sent. Their
+ * values never appear in an error. */
+static int
+check_secrets(struct http_ctx *r, const json_t *p, const json_t *given)
+{
+	json_t *agent = json_object_get(p, "agent"), *d;
+	json_t *declared = json_object_get(agent, "secrets");
+	const char *k;
+	json_t *v;
+	size_t i;
+
+	if (given && json_object_size(given) &&
+	    !json_array_size(json_object_get(agent, "entrypoint"))) {
+		respond_error(r, 422, "invalid_value",
+			      "secrets: this profile runs no agent to give them to");
+		return -1;
+	}
+	json_object_foreach((json_t *)given, k, v)
+	{
+		bool ok = false;
+		json_array_foreach(declared, i, d)
+		{
+			if (strcmp(json_string_value(json_object_get(d, "name")), k) != 0)
+				continue;
+			ok = true;
+			json_int_t max = json_integer_value(json_object_get(d, "max_bytes"));
+			if ((json_int_t)json_string_length(v) > max) {
+				respond_error(r, 422, "invalid_value",
+					      "secret '%.64s': larger than its %lld bytes", k,
+					      (long long)max);
+				return -1;
+			}
+		}
+		if (!ok) {
+			respond_error(r, 422, "invalid_value",
+				      "secret '%.64s': not one of the profile's secrets", k);
+			return -1;
+		}
+	}
+	json_array_foreach(declared, i, d)
+	{
+		const char *name = json_string_value(json_object_get(d, "name"));
+		if (json_is_true(json_object_get(d, "required")) && !json_object_get(given, name)) {
+			respond_error(r, 422, "invalid_value",
+				      "secret '%.64s' is required by the profile", name);
+			return -1;
+		}
+	}
+	return 0;
 }
 
 /* The tenant's policy (agentjaild.conf(5), tenants): the profiles it may
@@ -1019,8 +1161,16 @@ create_session(struct http_ctx *r, json_t *root, struct create_req *c)
 		respond_error(r, 422, "unknown_profile", "profile '%s': no such profile", name);
 		return;
 	}
-	if (tenant_refuses(r, name, p) || check_limits(r, p, &c->limits) < 0)
+	if (tenant_refuses(r, name, p) || check_limits(r, p, &c->limits) < 0 ||
+	    check_secrets(r, p, c->secrets) < 0)
 		return;
+	if (r->route == R_RUN &&
+	    json_array_size(json_object_get(json_object_get(p, "agent"), "entrypoint"))) {
+		respond_error(r, 422, "invalid_value",
+			      "profile '%s' runs an agent: create a session (POST /v1/sessions)",
+			      name);
+		return;
+	}
 	uint32_t idle_cap = lifetime_cap(p, "idle_timeout_s", http_cfg->limits.idle_timeout_s);
 	uint32_t life_cap = lifetime_cap(p, "max_lifetime_s", http_cfg->limits.max_lifetime_s);
 	if (c->idle && c->idle > idle_cap) {
@@ -2941,6 +3091,540 @@ ac_dispatch(struct http_ctx *r)
 		ac_upload_json(r);
 }
 
+/* --- agent runtimes: logs and invocations ------------------------------------- */
+
+/* GET /v1/sessions/{id}/logs: the agent's output kept so far; with
+ * ?follow=1, then what it writes, until the session ends. */
+static void
+logs_wake(void *cls)
+{
+	struct http_ctx *r = cls;
+
+	if (r->suspended) {
+		r->suspended = false;
+		http_resume(r, r->conn);
+	}
+}
+
+static ssize_t
+logs_reader(void *cls, uint64_t pos, char *out, size_t max)
+{
+	struct http_ctx *r = cls;
+	struct session *s = session_find(r->sid);
+
+	if (r->client_gone)
+		return MHD_CONTENT_READER_END_WITH_ERROR;
+	size_t n = s && s->state != SESSION_DEAD ? agent_log_read(s, &r->log_pos, out, max) : 0;
+	if (n)
+		return (ssize_t)n;
+	if (!r->following || !s || s->state == SESSION_DEAD || !s->agent)
+		return MHD_CONTENT_READER_END_OF_STREAM;
+	suspend(r);
+	return 0;
+}
+
+static void
+get_logs(struct http_ctx *r, struct session *s)
+{
+	const char *f = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "follow");
+
+	if (!s->agent) {
+		respond_error(r, 404, "no_agent", "session '%s' runs no agent: it has no log",
+			      s->id);
+		return;
+	}
+	r->following = f && (!strcmp(f, "1") || !strcmp(f, "true"));
+	if (r->following && agent_log_follow(s, logs_wake, r) < 0) {
+		respond_error(r, 429, "too_many_followers", "too many clients follow this log");
+		return;
+	}
+	struct MHD_Response *resp =
+		MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 << 10, logs_reader, r, NULL);
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
+	respond(r, 200, resp);
+}
+
+/*
+ * ANY /v1/sessions/{id}/invocations/{path}: reverse-proxied to the agent's
+ * port whose path_prefix is the longest prefix of /{path}. The connection
+ * is made by the jail's worker inside the jail (CONNECT) and handed over;
+ * the request (minus hop-by-hop headers and the caller's Authorization)
+ * and its body stream to the agent, its answer streams back as it comes
+ * (chunks and server-sent events included).
+ */
+#define PX_HIGH_WATER (1u << 20)
+
+struct proxy_state {
+	struct watch watch, twatch;
+	struct http_ctx *r; /* NULL once its client is gone */
+	char sid[32];
+	int fd, timer_fd;
+	char *head; /* the request head, until connected */
+	struct buf out, in;
+	bool chunked_up, body_done, answered, ended, failed, head_request;
+	struct proxy_resp resp;
+	struct wreq *w; /* the CONNECT, until it is answered */
+};
+
+static void
+px_watch(struct proxy_state *p)
+{
+	if (p->fd < 0)
+		return;
+	uint32_t ev = EPOLLRDHUP;
+	if (buf_pending(&p->out))
+		ev |= EPOLLOUT;
+	if (buf_pending(&p->in) < PX_HIGH_WATER && !p->ended)
+		ev |= EPOLLIN;
+	loop_watch(p->fd, &p->watch, ev);
+}
+
+/* The invocation is over on the agent's side. */
+static void
+px_close(struct proxy_state *p)
+{
+	if (p->fd >= 0) {
+		loop_unwatch(p->fd);
+		close(p->fd);
+		p->fd = -1;
+	}
+	if (p->timer_fd >= 0) {
+		loop_unwatch(p->timer_fd);
+		close(p->timer_fd);
+		p->timer_fd = -1;
+	}
+}
+
+static void
+px_free(struct proxy_state *p)
+{
+	struct session *s = session_find(p->sid);
+
+	px_close(p);
+	if (p->w)
+		wreq_orphan(p->w);
+	if (s && s->busy) {
+		s->busy--;
+		session_touch(s);
+	}
+	buf_free(&p->out);
+	buf_free(&p->in);
+	free(p->head);
+	proxy_resp_free(&p->resp);
+	free(p);
+}
+
+static void
+px_wake(struct proxy_state *p)
+{
+	if (p->r && p->r->suspended) {
+		p->r->suspended = false;
+		http_resume(p->r, p->r->conn);
+	}
+}
+
+static void
+px_fail(struct proxy_state *p, unsigned status, const char *code, const char *msg)
+{
+	p->failed = true;
+	p->ended = true;
+	px_close(p);
+	if (p->r && !p->answered) {
+		p->answered = true;
+		respond_error(p->r, status, code, "%s", msg);
+	}
+	px_wake(p);
+}
+
+static ssize_t
+px_reader(void *cls, uint64_t pos, char *out, size_t max)
+{
+	struct http_ctx *r = cls;
+	struct proxy_state *p = r->px;
+	size_t n = p ? buf_pending(&p->in) : 0;
+
+	if (r->client_gone)
+		return MHD_CONTENT_READER_END_WITH_ERROR;
+	if (!n) {
+		if (!p || p->failed)
+			return MHD_CONTENT_READER_END_WITH_ERROR;
+		if (p->ended)
+			return MHD_CONTENT_READER_END_OF_STREAM;
+		suspend(r);
+		return 0;
+	}
+	if (n > max)
+		n = max;
+	memcpy(out, p->in.data + p->in.off, n);
+	buf_consume(&p->in, n);
+	px_watch(p); /* room again: read the agent */
+	return (ssize_t)n;
+}
+
+static void
+px_body(void *cls, const char *d, size_t n)
+{
+	buf_append(&((struct proxy_state *)cls)->in, d, n);
+}
+
+/* The agent's answer: its head (then the answer starts), then its body. */
+static void
+px_read(struct proxy_state *p)
+{
+	char chunk[64 << 10];
+	ssize_t n = read(p->fd, chunk, sizeof(chunk));
+
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		if (!p->answered)
+			px_fail(p, 502, "agent_unreachable",
+				"the agent closed the connection without an answer");
+		else if (p->resp.framing != PROXY_CLOSE)
+			px_fail(p, 502, "agent_unreachable", "the agent's answer was cut short");
+		else {
+			p->ended = true;
+			px_close(p);
+			px_wake(p);
+		}
+		return;
+	}
+	size_t used = 0;
+	if (!p->answered) {
+		int h = proxy_resp_head(&p->resp, chunk, (size_t)n, p->head_request, &used);
+		if (h < 0) {
+			px_fail(p, 502, "agent_unreachable", "the agent's answer is not HTTP/1.1");
+			return;
+		}
+		if (h == 0)
+			return;
+		p->answered = true;
+		if (p->timer_fd >= 0) { /* the answer started: no more deadline */
+			loop_unwatch(p->timer_fd);
+			close(p->timer_fd);
+			p->timer_fd = -1;
+		}
+		uint64_t size = p->resp.framing == PROXY_LENGTH	 ? p->resp.length
+				: p->resp.framing == PROXY_EMPTY ? 0
+								 : MHD_SIZE_UNKNOWN;
+		struct MHD_Response *resp =
+			MHD_create_response_from_callback(size, 64 << 10, px_reader, p->r, NULL);
+		for (size_t i = 0; i < p->resp.n_hdrs; i++)
+			MHD_add_response_header(resp, p->resp.hdrs[i].name, p->resp.hdrs[i].value);
+		respond(p->r, p->resp.status, resp);
+	}
+	bool done = false;
+	if (proxy_resp_body(&p->resp, chunk + used, (size_t)n - used, px_body, p, &done) < 0) {
+		px_fail(p, 502, "agent_unreachable", "the agent's answer is malformed");
+		return;
+	}
+	if (done) {
+		p->ended = true;
+		px_close(p);
+	}
+	px_wake(p);
+	px_watch(p);
+}
+
+void
+api_proxy_event(void *ptr, uint32_t events)
+{
+	struct watch *w = ptr;
+	struct proxy_state *p = w->ptr;
+
+	if (w == &p->twatch) {
+		px_fail(p, 504, "agent_timeout", "the agent did not answer in time");
+		return;
+	}
+	if (events & EPOLLOUT) {
+		while (buf_pending(&p->out)) {
+			ssize_t n = write(p->fd, p->out.data + p->out.off, buf_pending(&p->out));
+			if (n < 0 && (errno == EAGAIN || errno == EINTR))
+				break;
+			if (n < 0) {
+				px_fail(p, 502, "agent_unreachable",
+					"the agent closed the connection");
+				return;
+			}
+			buf_consume(&p->out, (size_t)n);
+		}
+		if (p->r && buf_pending(&p->out) < PX_HIGH_WATER / 2)
+			px_wake(p); /* more of the client's body may come */
+	}
+	if (events & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP))
+		px_read(p);
+	if (p->fd >= 0)
+		px_watch(p);
+}
+
+static void
+px_connected(struct wreq *w, uint32_t type, const char *pl, uint32_t len)
+{
+	struct proxy_state *p = w->owner;
+
+	if (!p)
+		return;
+	p->w = NULL;
+	if (type != AJW_CONNECTED) {
+		const char *msg = len > sizeof(struct ajw_error) && pl[len - 1] == '\0'
+					  ? pl + sizeof(struct ajw_error)
+					  : "the agent is unreachable";
+		px_fail(p, 502, "agent_unreachable", msg);
+		return;
+	}
+	p->fd = wreq_take_fd(w);
+	fcntl(p->fd, F_SETFL, fcntl(p->fd, F_GETFL) | O_NONBLOCK);
+	/* The head goes first: whatever of the body came meanwhile follows. */
+	struct buf b = {0};
+	buf_append(&b, p->head, strlen(p->head));
+	buf_append(&b, p->out.data + p->out.off, buf_pending(&p->out));
+	buf_free(&p->out);
+	p->out = b;
+	free(p->head);
+	p->head = NULL;
+	p->watch = (struct watch){WATCH_PROXY, p};
+	px_watch(p);
+}
+
+/* The target as the agent sees it: /{path}, and the query, re-encoded. */
+static enum MHD_Result
+px_query_arg(void *cls, enum MHD_ValueKind kind, const char *k, const char *v)
+{
+	FILE *f = cls;
+	static const char *safe = "-._~";
+	const char *s[2] = {k, v};
+
+	fputc(ftell(f) ? '&' : '?', f);
+	for (int j = 0; j < 2 && s[j]; j++) {
+		if (j)
+			fputc('=', f);
+		for (const unsigned char *c = (const unsigned char *)s[j]; *c; c++)
+			if (isalnum(*c) || strchr(safe, *c))
+				fputc(*c, f);
+			else
+				fprintf(f, "%%%02X", *c);
+	}
+	return MHD_YES;
+}
+
+struct hdrs {
+	struct proxy_hdr v[100];
+	size_t n;
+};
+
+static enum MHD_Result
+px_header(void *cls, enum MHD_ValueKind kind, const char *k, const char *v)
+{
+	struct hdrs *h = cls;
+
+	if (h->n < ARRAY_SIZE(h->v))
+		h->v[h->n++] = (struct proxy_hdr){k, v ? v : ""};
+	return MHD_YES;
+}
+
+static void
+invoke(struct http_ctx *r, struct session *s)
+{
+	uint16_t port;
+	char *q = NULL, target[AJW_MAX_PATH + 2];
+	size_t qlen = 0;
+
+	if (!s->agent) {
+		respond_error(r, 404, "no_agent", "session '%s' runs no agent", s->id);
+		return;
+	}
+	if (!agent_is_ready(s)) {
+		respond_error(r, 503, "agent_not_ready", "the session's agent is not ready");
+		return;
+	}
+	snprintf(target, sizeof(target), "/%s", r->path ? r->path : "");
+	if (!agent_port(s, target, &port)) {
+		respond_error(r, 404, "no_agent_port", "no port of the agent serves '%.200s'",
+			      target);
+		return;
+	}
+	FILE *f = open_memstream(&q, &qlen);
+	if (f) {
+		MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, px_query_arg, f);
+		fclose(f);
+	}
+	char *full = NULL;
+	if (asprintf(&full, "%s%s", target, q ? q : "") < 0)
+		full = NULL;
+	free(q);
+	struct hdrs h = {.n = 0};
+	MHD_get_connection_values(r->conn, MHD_HEADER_KIND, px_header, &h);
+	const char *cl = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+						     MHD_HTTP_HEADER_CONTENT_LENGTH);
+	const char *te = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+						     MHD_HTTP_HEADER_TRANSFER_ENCODING);
+	int64_t length = cl ? (int64_t)strtoull(cl, NULL, 10) : te ? -1 : 0;
+	struct proxy_state *p = calloc(1, sizeof(*p));
+	if (!p || !full ||
+	    !(p->head = proxy_request_head(r->method, full, h.v, h.n, port,
+					   r->who.unix_peer ? NULL : r->who.client, length))) {
+		free(full);
+		free(p);
+		respond_error(r, 400, "invalid_request",
+			      "the request cannot be passed on (a header with CR or LF?)");
+		return;
+	}
+	free(full);
+	p->r = r;
+	p->fd = -1;
+	p->chunked_up = length < 0;
+	p->body_done = length == 0;
+	p->head_request = !strcmp(r->method, "HEAD");
+	snprintf(p->sid, sizeof(p->sid), "%s", s->id);
+	p->twatch = (struct watch){WATCH_PROXY, p};
+	/* A deadline for the answer to start: the session's exec timeout. */
+	p->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (p->timer_fd >= 0) {
+		struct itimerspec its = {.it_value = {(time_t)(s->exec_timeout_ms / 1000),
+						      (long)(s->exec_timeout_ms % 1000) * 1000000}};
+		timerfd_settime(p->timer_fd, 0, &its, NULL);
+		loop_watch(p->timer_fd, &p->twatch, EPOLLIN);
+	}
+	r->px = p;
+	s->busy++;
+	if (r->body.len) { /* what came while the session was being made */
+		struct buf held = r->body;
+		r->body = (struct buf){0};
+		invoke_body(r, held.data, held.len);
+		buf_free(&held);
+	}
+	if (r->invoke_body_done)
+		invoke_body_end(r);
+	struct ajw_connect c = {.port = port, .timeout_ms = 5000};
+	p->w = wreq_send(s, AJW_CONNECT, &c, sizeof(c), NULL, 0, px_connected, p);
+	if (!p->w)
+		px_fail(p, 503, "session_ended", "the session's worker is gone");
+}
+
+/* A piece of the client's body for the agent. false: not now (full). */
+static bool
+invoke_body(struct http_ctx *r, const char *d, size_t n)
+{
+	struct proxy_state *p = r->px;
+
+	if (!p && r->resp)
+		return true; /* dropped: the answer is an error already */
+	if (!p) {
+		/* The session is being made (AgentCube): kept until it is. */
+		if (r->body.len + n > http_cfg->limits.max_body_bytes)
+			return true; /* cut: the agent sees a short body, and says so */
+		buf_append(&r->body, d, n);
+		return true;
+	}
+	if (p->failed)
+		return true;
+	if (buf_pending(&p->out) > PX_HIGH_WATER)
+		return false;
+	if (p->chunked_up) {
+		char hx[24];
+		int k = snprintf(hx, sizeof(hx), "%zx\r\n", n);
+		buf_append(&p->out, hx, (size_t)k);
+	}
+	buf_append(&p->out, d, n);
+	if (p->chunked_up)
+		buf_append(&p->out, "\r\n", 2);
+	px_watch(p);
+	return true;
+}
+
+static void
+invoke_body_end(struct http_ctx *r)
+{
+	struct proxy_state *p = r->px;
+
+	if (!p) {
+		r->invoke_body_done = true;
+		return;
+	}
+	if (p->body_done)
+		return;
+	p->body_done = true;
+	if (p->chunked_up)
+		buf_append(&p->out, "0\r\n\r\n", 5);
+	px_watch(p);
+}
+
+/*
+ * AgentCube's agent runtimes: /v1/namespaces/{ns}/agent-runtimes/{name}/
+ * invocations/{path}, as its Router serves them. With x-agentcube-session-id
+ * the invocation goes to that session's agent; without, a session of the
+ * profile that {name} maps to (the "agentcube" configuration) is created
+ * first, and its id comes back in that header.
+ */
+static bool
+ac_agent_route(struct http_ctx *r, const char *url)
+{
+	static const char ns[] = "/v1/namespaces/", ar[] = "agent-runtimes/";
+	const char *p;
+	size_t n;
+
+	if (strncmp(url, ns, sizeof(ns) - 1) != 0)
+		return false;
+	p = url + sizeof(ns) - 1;
+	n = strcspn(p, "/");
+	if (n == 0 || p[n] != '/' || strncmp(p + n + 1, ar, sizeof(ar) - 1) != 0)
+		return false;
+	p += n + sizeof(ar);
+	n = strcspn(p, "/");
+	if (n == 0 || n > JAIL_MAX_NAME || p[n] != '/' || strncmp(p + n + 1, "invocations", 11) ||
+	    (p[n + 12] && p[n + 12] != '/'))
+		return false;
+	r->route = R_INVOKE;
+	r->compat = AC_DATA;
+	r->ac_agent = strndup(p, n);
+	p += n + 12;
+	r->path = strdup(*p ? p + 1 : "");
+	return true;
+}
+
+/* The invocation of an AgentCube agent runtime: its session, or a new one. */
+static void
+ac_agent_early(struct http_ctx *r)
+{
+	const char *id =
+		MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "x-agentcube-session-id");
+
+	if (!r->ac_agent || !r->path) {
+		respond_error(r, 500, "internal", "out of memory");
+		return;
+	}
+	if (id) {
+		struct session *s = strlen(id) < sizeof(r->sid) ? session_find(id) : NULL;
+		if (s && !mine(r, s))
+			s = NULL;
+		if (!s) {
+			respond_error(r, 404, "session_not_found", "session '%.64s' not found", id);
+			return;
+		}
+		snprintf(r->sid, sizeof(r->sid), "%s", s->id);
+		r->s = s;
+		session_touch(s);
+		invoke(r, s);
+		return;
+	}
+	const char *profile = ajd_agentcube_profile(http_cfg, r->ac_agent);
+	if (!profile_info(profile)) {
+		respond_error(r, 404, "unknown_profile", "agent runtime '%s' not found",
+			      r->ac_agent);
+		return;
+	}
+	struct create_req q = {.profile = profile};
+	json_t *req = json_pack("{s:s,s:{s:{s:s}}}", "_ac_name", r->ac_agent, "metadata",
+				"agentcube", "name", r->ac_agent);
+	if (!req) {
+		respond_error(r, 500, "internal", "out of memory");
+		return;
+	}
+	q.metadata = json_object_get(req, "metadata");
+	create_session(r, req, &q);
+	json_decref(req);
+}
+
 /* --- routing and the MHD handler ----------------------------------------- */
 
 static void
@@ -2949,7 +3633,7 @@ route(struct http_ctx *r, const char *url)
 	const char *p;
 
 	r->route = R_NONE;
-	if (ac_route(r, url))
+	if (ac_agent_route(r, url) || ac_route(r, url))
 		return;
 	if (strcmp(url, "/health") == 0)
 		r->route = R_HEALTH;
@@ -2975,7 +3659,13 @@ route(struct http_ctx *r, const char *url)
 			r->route = R_SESSION;
 		else if (strcmp(p, "/exec") == 0)
 			r->route = R_EXEC;
-		else if (strcmp(p, "/files") == 0 || strncmp(p, "/files/", 7) == 0) {
+		else if (strcmp(p, "/logs") == 0)
+			r->route = R_LOGS;
+		else if (strcmp(p, "/invocations") == 0 || strncmp(p, "/invocations/", 13) == 0) {
+			r->route = R_INVOKE;
+			/* MHD decoded the URL already: decode nothing twice. */
+			r->path = strdup(p[12] == '/' ? p + 13 : "");
+		} else if (strcmp(p, "/files") == 0 || strncmp(p, "/files/", 7) == 0) {
 			r->route = R_FILES;
 			/* MHD decoded the URL already: decode nothing twice. */
 			r->path = strdup(p[6] == '/' ? p + 7 : "");
@@ -2995,6 +3685,8 @@ allowed(enum route rt)
 	case R_SESSION: return "GET, DELETE";
 	case R_EXEC:
 	case R_RUN: return "POST";
+	case R_LOGS: return "GET, HEAD";
+	case R_INVOKE: return "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS";
 	case R_FILES: return "GET, HEAD, PUT, DELETE, POST";
 	case R_AC_HEALTH:
 	case R_AC_FILE: return "GET";
@@ -3021,7 +3713,7 @@ method_ok(struct http_ctx *r)
 static bool
 wants_json_body(struct http_ctx *r)
 {
-	return strcmp(r->method, "POST") == 0 && r->route != R_FILES;
+	return strcmp(r->method, "POST") == 0 && r->route != R_FILES && r->route != R_INVOKE;
 }
 
 /* Checks made with the headers, before any body is read. */
@@ -3036,6 +3728,10 @@ early(struct http_ctx *r)
 		respond_error(r, 405, "method_not_allowed", "%s is not allowed here (allowed: %s)",
 			      r->method, allowed(r->route));
 		MHD_add_response_header(r->resp, MHD_HTTP_HEADER_ALLOW, allowed(r->route));
+		return;
+	}
+	if (r->route == R_INVOKE && r->ac_agent) {
+		ac_agent_early(r);
 		return;
 	}
 	if (r->compat) {
@@ -3087,6 +3783,8 @@ early(struct http_ctx *r)
 	}
 	if (r->route == R_FILES)
 		files_start(r, r->s);
+	if (r->route == R_INVOKE)
+		invoke(r, r->s); /* at once: the body streams to the agent */
 }
 
 static void
@@ -3168,6 +3866,8 @@ dispatch(struct http_ctx *r)
 	case R_EXEC: post_exec(r, r->s); return;
 	case R_RUN: post_run(r); return;
 	case R_FILES: files_complete(r); return;
+	case R_LOGS: get_logs(r, r->s); return;
+	case R_INVOKE: invoke_body_end(r); return;
 	case R_AC_HEALTH:
 	case R_AC_CREATE:
 	case R_AC_DELETE:
@@ -3256,7 +3956,12 @@ api_handle(void *cls, struct MHD_Connection *conn, const char *url, const char *
 		return MHD_YES;
 	}
 	if (*upload_data_size) {
-		if (r->route == R_FILES && strcmp(r->method, "PUT") == 0) {
+		if (r->route == R_INVOKE) {
+			if (!invoke_body(r, upload_data, *upload_data_size)) {
+				suspend(r); /* the agent reads slower than the client sends */
+				return MHD_YES;
+			}
+		} else if (r->route == R_FILES && strcmp(r->method, "PUT") == 0) {
 			put_data(r, upload_data, *upload_data_size);
 		} else if (r->route == R_AC_FILES) {
 			ac_upload_chunk(r, upload_data, *upload_data_size);
@@ -3322,6 +4027,18 @@ api_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		priv_orphan(r);
 	if (r->creating)
 		creating_del(r);
+	if (r->px) {
+		r->px->r = NULL;
+		px_free(r->px);
+	}
+	struct session *ls = r->following || r->waiting_agent ? session_find(r->sid) : NULL;
+	if (ls && r->following)
+		agent_log_unfollow(ls, r);
+	if (r->waiting_agent && r->s) {
+		/* Its client went away before the agent was ready. */
+		agent_cancel_wait(r->s);
+		session_end(r->s, "cancelled", false);
+	}
 	if (r->resp)
 		MHD_destroy_response(r->resp);
 	if (r->x && r->x->one_shot && r->s && !r->x->ended)
@@ -3336,6 +4053,7 @@ api_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	ac_free(r->ac);
 	buf_free(&r->body);
 	free(r->path);
+	free(r->ac_agent);
 	free(r);
 }
 

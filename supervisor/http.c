@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "agent.h"
 #include "auth.h"
 #include "http.h"
 #include "log.h"
@@ -292,6 +293,21 @@ loop_unwatch_session(struct session *s)
 	epoll_ctl(h.epfd, EPOLL_CTL_DEL, s->sock, NULL);
 }
 
+void
+loop_watch(int fd, struct watch *w, uint32_t events)
+{
+	struct epoll_event ev = {.events = events, .data.ptr = w};
+
+	if (epoll_ctl(h.epfd, EPOLL_CTL_MOD, fd, &ev) < 0 && errno == ENOENT)
+		epoll_ctl(h.epfd, EPOLL_CTL_ADD, fd, &ev);
+}
+
+void
+loop_unwatch(int fd)
+{
+	epoll_ctl(h.epfd, EPOLL_CTL_DEL, fd, NULL);
+}
+
 struct suspended {
 	struct watch watch;
 	int fd;
@@ -451,6 +467,10 @@ loop(void)
 				/* MHD_run below */
 			} else if (w->kind == WATCH_SESSION) {
 				session_on_event(w->ptr, e);
+			} else if (w->kind == WATCH_AGENT) {
+				agent_on_event(w, e);
+			} else if (w->kind == WATCH_PROXY) {
+				api_proxy_event(w->ptr, e);
 			} else {
 				api_client_gone(w->ptr);
 			}

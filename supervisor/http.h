@@ -43,15 +43,16 @@ struct wreq {
 	uint32_t id;
 	struct session *s;
 	wreq_fn *fn;
-	void *owner; /* the HTTP request, or NULL once it went away */
-	bool exec;   /* counts against the exec limits */
+	void *owner;	 /* the HTTP request, or NULL once it went away */
+	bool exec;	 /* counts against the exec limits */
+	bool background; /* not the session's activity (a running agent, its health check) */
 	struct wreq *next;
 };
 
 enum session_state { SESSION_READY, SESSION_DEAD };
 
 /* What an epoll event is about. */
-enum watch_kind { WATCH_SESSION = 1, WATCH_CLIENT };
+enum watch_kind { WATCH_SESSION = 1, WATCH_CLIENT, WATCH_AGENT, WATCH_PROXY };
 struct watch {
 	enum watch_kind kind;
 	void *ptr;
@@ -83,6 +84,11 @@ struct session {
 	json_t *env; /* the session's variables, "NAME=value", for every command */
 	bool hello;
 	uint32_t worker_flags;
+	struct agent *agent;	   /* an agent runtime's (agent.h), or NULL */
+	unsigned busy;		   /* invocations in flight: activity, as requests are */
+	int fds[AJW_MAX_CONNECTS]; /* descriptors received from the worker, oldest first */
+	size_t n_fds;
+	int msg_fd;	      /* the descriptor of the reply being dispatched (CONNECTED), or -1 */
 	size_t heap_i;	      /* 1 + its place in the reaper's heap; 0: not there */
 	uint64_t deadline_us; /* when the reaper ends it (CLOCK_MONOTONIC) */
 	struct session *next;
@@ -113,6 +119,10 @@ void session_expire(uint64_t now_us);
 uint64_t session_idle_deadline(const struct session *s);
 /* A session the reaper ended within the hour, asked for by its owner. */
 bool session_was_reaped(const char *id, const char *owner);
+
+/* In a reply callback: the descriptor that came with the reply (CONNECTED),
+ * now the caller's to close; -1 if none. */
+int wreq_take_fd(struct wreq *w);
 
 /* Send a request; the reply goes to fn. NULL on failure (the session is
  * dead or its queue is full). */
@@ -145,6 +155,9 @@ extern uint64_t http_now_us(void);
 /* epoll registration of a session socket (data: the session). */
 void loop_watch_session(struct session *s, bool out);
 void loop_unwatch_session(struct session *s);
+/* Any other descriptor: events go to the watch's owner by its kind. */
+void loop_watch(int fd, struct watch *w, uint32_t events);
+void loop_unwatch(int fd);
 
 /* Ask the monitor. The reply comes to fn with the request's owner. */
 struct priv_reply_view {
@@ -182,6 +195,8 @@ void api_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		   enum MHD_RequestTerminationCode toe);
 /* A suspended request's client hung up. */
 void api_client_gone(struct http_ctx *r);
+/* An event on an invocation's connection to its agent (WATCH_PROXY). */
+void api_proxy_event(void *proxy, uint32_t events);
 /* A session's worker sent HELLO, or the session ended. */
 void api_session_ended(struct session *s);
 /* Metrics text for GET /metrics. */

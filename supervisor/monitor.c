@@ -253,6 +253,38 @@ mprofiles_find(const struct mprofiles *ps, const char *name)
 	return NULL;
 }
 
+/* An agent runtime's settings (profile format 3), for the HTTP process,
+ * which starts the agent, checks its health and proxies to its ports. */
+static json_t *
+agent_json(const struct jail_config *c)
+{
+	json_t *argv = json_array(), *ports = json_array(), *secrets = json_array();
+
+	for (size_t i = 0; i < c->agent_argc; i++)
+		json_array_append_new(argv, json_string(c->agent_argv[i]));
+	for (size_t i = 0; i < c->n_ports; i++)
+		json_array_append_new(ports, json_pack("{s:s,s:i,s:s}", "name", c->ports[i].name,
+						       "port", (int)c->ports[i].port, "path_prefix",
+						       c->ports[i].path_prefix));
+	for (size_t i = 0; i < c->n_secrets; i++)
+		json_array_append_new(secrets,
+				      json_pack("{s:s,s:b,s:I}", "name", c->secrets[i].name,
+						"required", c->secrets[i].required, "max_bytes",
+						(json_int_t)c->secrets[i].max_bytes));
+	json_t *o = json_pack("{s:o,s:o,s:o,s:s,s:i}", "entrypoint", argv, "ports", ports,
+			      "secrets", secrets, "restart",
+			      c->restart == JAIL_RESTART_ON_FAILURE ? "on-failure" : "never",
+			      "restart_max", (int)c->restart_max);
+	if (c->health.set)
+		json_object_set_new(o, "health",
+				    json_pack("{s:s,s:s,s:i,s:i,s:i}", "path", c->health.path,
+					      "port", c->health.port, "interval_s",
+					      (int)c->health.interval_s, "timeout_s",
+					      (int)c->health.timeout_s, "start_period_s",
+					      (int)c->health.start_period_s));
+	return o;
+}
+
 char *
 mprofiles_json(const struct mprofiles *ps)
 {
@@ -285,6 +317,8 @@ mprofiles_json(const struct mprofiles *ps)
 			(json_int_t)c->session_idle_s, "max_lifetime_s",
 			(json_int_t)c->session_lifetime_s);
 		json_object_set_new(o, "host_access", json_boolean(host));
+		if (c->agent_argc || c->n_secrets)
+			json_object_set_new(o, "agent", agent_json(c));
 		json_array_append_new(a, o);
 	}
 	char *s = json_dumps(a, JSON_COMPACT);

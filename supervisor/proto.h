@@ -37,6 +37,13 @@
  *   DELETE       → path              ← OK or ERROR (a directory must be empty)
  *   MKDIR        → uint32 mode + path ← OK or ERROR (parents are created)
  *   PING         → (empty)           ← OK
+ *   CONNECT      → struct ajw_connect ← CONNECTED with a descriptor, or ERROR
+ *                  (AJW_E_CONNECT with the errno: ECONNREFUSED, ETIMEDOUT..)
+ *     CANCEL     → (empty) while connecting: ERROR AJW_E_CONNECT ECANCELED
+ *   SECRET       → struct ajw_secret + name + content ← OK or ERROR
+ *
+ * Terminal replies, after which the id is free again: EXIT, ERROR, OK, END
+ * and CONNECTED.
  *
  * Paths are relative to the workspace; a leading '/' also means the
  * workspace's root. The worker resolves them with openat2() from a
@@ -51,7 +58,9 @@
 
 #include <stdint.h>
 
-#define AJW_VERSION	1
+/* 2: CONNECT, SECRET, AJW_EXEC_AGENT. A supervisor may require >= 2 before
+ * it uses them; nothing else changed from 1. */
+#define AJW_VERSION	2
 #define AJW_MAX_PAYLOAD (1u << 20)  /* 1 MiB per message */
 #define AJW_DATA_CHUNK	(64u << 10) /* what the worker sends per DATA/STDOUT */
 #define AJW_MAX_ARGS	4096
@@ -97,6 +106,8 @@ enum ajw_type {
 	AJW_DELETE,
 	AJW_MKDIR,
 	AJW_PING,
+	AJW_CONNECT, /* struct ajw_connect */
+	AJW_SECRET,  /* struct ajw_secret + name (NUL-terminated) + content */
 	/* replies */
 	AJW_HELLO = 100, /* sent once at start, id 0: struct ajw_hello */
 	AJW_STARTED,	 /* struct ajw_started */
@@ -109,6 +120,7 @@ enum ajw_type {
 	AJW_STAT_REPLY, /* struct ajw_stat */
 	AJW_DIRENT,	/* struct ajw_stat + name (NUL-terminated) */
 	AJW_END,
+	AJW_CONNECTED, /* empty, with the connected socket (SCM_RIGHTS): see below */
 };
 
 struct ajw_hello {
@@ -130,10 +142,23 @@ struct ajw_exec {
 	uint64_t max_output_bytes; /* per stream; 0: AJW_DEFAULT_MAX_OUTPUT */
 };
 #define AJW_EXEC_STDIN	       1u /* the supervisor will send STDIN (else stdin is /dev/null) */
+#define AJW_EXEC_AGENT	       2u /* a long-running agent: see below */
 #define AJW_DEFAULT_MAX_OUTPUT (4ull << 20)
 /* Output past max_output_bytes is dropped (and flagged); a command that
  * keeps writing past the hard cap is killed with AJW_EXIT_OUTPUT_LIMIT. */
 #define AJW_HARD_CAP(max) ((max)*2 + (1ull << 20))
+/*
+ * AJW_EXEC_AGENT: the command is an agent runtime that lives as long as the
+ * session wants it. timeout_ms must be 0 (else ERROR AJW_E_BAD_REQUEST,
+ * EINVAL); max_output_bytes is ignored: nothing is dropped, truncated or
+ * killed for its volume, and STDOUT/STDERR flow for the life of the process
+ * (the supervisor keeps what it wants of them, bounded). Backpressure is
+ * that of every exec: while the worker's reply queue is full it stops
+ * reading the agent's pipes, and the agent blocks in write(2). Otherwise an
+ * exec like any other: its own cgroup, SIGNAL, CANCEL, STDIN, and EXIT at
+ * the end. One agent per worker at a time (until its EXIT, or its ERROR if
+ * it could not start): another gets ERROR AJW_E_BUSY, EBUSY.
+ */
 
 struct ajw_started {
 	int32_t pid; /* in the jail's pid namespace */
@@ -177,6 +202,7 @@ enum ajw_error_code {
 	AJW_E_BAD_REQUEST, /* malformed, bad path */
 	AJW_E_EXEC_FAILED, /* the command could not be started (message says why) */
 	AJW_E_BUSY,	   /* too many execs in flight */
+	AJW_E_CONNECT,	   /* CONNECT failed: err says why (ECONNREFUSED, ETIMEDOUT, ...) */
 };
 
 struct ajw_put {
@@ -192,5 +218,66 @@ struct ajw_stat {
 	int64_t mtime_ns;
 };
 enum { AJW_T_FILE = 1, AJW_T_DIR, AJW_T_SYMLINK, AJW_T_OTHER };
+
+/*
+ * CONNECT: a TCP connection to 127.0.0.1:port in the jail's network
+ * namespace (its own loopback; with a host-network profile, the host's),
+ * made by the worker as the jail's uid, the way jailed code could make it.
+ * The connect is non-blocking: other requests are served meanwhile. On
+ * success the reply is CONNECTED, an empty payload, and the connected
+ * socket attached to that message as SCM_RIGHTS (one descriptor); the worker
+ * then closes its own copy. On failure: ERROR AJW_E_CONNECT with the errno
+ * and a message such as "connect 127.0.0.1:8080: Connection refused";
+ * ETIMEDOUT after timeout_ms. A port of 0: ERROR AJW_E_BAD_REQUEST. At most
+ * AJW_MAX_CONNECTS connections in flight (connecting, or CONNECTED queued
+ * and not yet sent): more get ERROR AJW_E_BUSY (as does a worker out of
+ * descriptors). So a supervisor never holds more than AJW_MAX_CONNECTS
+ * received descriptors not yet dispatched.
+ *
+ * Receiving descriptors: once it has sent CONNECT, the supervisor must read
+ * the socket with recvmsg(2) on every read, with room for one descriptor
+ * (CMSG_SPACE(sizeof(int))) and MSG_CMSG_CLOEXEC; read(2) or recv(2) would
+ * discard (close) a descriptor that comes along. The worker sends each
+ * CONNECTED in a sendmsg of its own that starts with the message's header,
+ * so that its descriptor arrives with the recvmsg that reads the header's
+ * first byte (possibly after bytes of earlier messages, never later), and a
+ * recvmsg never returns more than one: the supervisor keeps received
+ * descriptors in arrival order and gives each CONNECTED the oldest. A
+ * CONNECTED without a descriptor received, MSG_CTRUNC, or anything but one
+ * SCM_RIGHTS of one fd is a malformed reply. A descriptor nobody wants (its
+ * request gone meanwhile) must be closed.
+ */
+#define AJW_MAX_CONNECTS	   16
+#define AJW_CONNECT_TIMEOUT_MS	   2000	 /* when timeout_ms is 0 */
+#define AJW_CONNECT_MAX_TIMEOUT_MS 60000 /* a larger timeout_ms is lowered to it */
+struct ajw_connect {
+	uint16_t port;	     /* 1..65535 */
+	uint16_t reserved;   /* 0 */
+	uint32_t timeout_ms; /* 0: AJW_CONNECT_TIMEOUT_MS */
+};
+
+/*
+ * SECRET: struct ajw_secret, the name (NUL-terminated), then the content:
+ * every remaining byte of the payload (payload length - 8 - strlen(name) - 1,
+ * possibly 0; any bytes, NULs included). The worker creates the file NAME in
+ * the secrets directory (/run/secrets, a tmpfs of the jail's uid, mode 0500:
+ * the worker adds the owner's write bit for the time of the creation) with
+ * O_CREAT | O_EXCL | O_NOFOLLOW, writes the content and replies OK. Errors:
+ *   a name not matching [A-Za-z0-9._-]{1,64}, or "." or "..";
+ *     a mode with other than read bits, or without 0400:
+ *                          AJW_E_BAD_REQUEST, EINVAL;
+ *   the name exists:       AJW_E_EXISTS, EEXIST (a secret is written once);
+ *   no secrets directory:  AJW_E_NOT_FOUND, ENOENT;
+ *   the tmpfs is full:     AJW_E_NO_SPACE, ENOSPC (nothing is left behind).
+ * A payload shorter than 9 bytes, a name without its NUL or reserved != 0 is
+ * malformed. The content is never logged nor echoed in a message (names
+ * are), and the worker zeroes it in its request buffer once handled. (The
+ * unit test starts the worker with --secrets DIR.)
+ */
+#define AJW_SECRET_NAME_MAX 64
+struct ajw_secret {
+	uint32_t mode;	   /* read bits including 0400; 0: 0400 */
+	uint32_t reserved; /* 0 */
+};
 
 #endif

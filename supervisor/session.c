@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "agent.h"
 #include "http.h"
 #include "log.h"
 
@@ -132,6 +133,7 @@ session_new(uint32_t jail_id, uint32_t host_uid, int sock, const char *profile)
 	s->jail_id = jail_id;
 	s->host_uid = host_uid;
 	s->sock = sock;
+	s->msg_fd = -1;
 	snprintf(s->profile, sizeof(s->profile), "%s", profile);
 	s->created_us = s->last_active_us = http_now_us();
 	clock_gettime(CLOCK_REALTIME, &ts);
@@ -223,18 +225,28 @@ at(uint64_t from_us, uint32_t s)
 	return s ? from_us + (uint64_t)s * 1000000u : UINT64_MAX;
 }
 
+/* A request in flight (but a running agent's own), or an invocation. */
+static bool
+busy(const struct session *s)
+{
+	for (const struct wreq *w = s->reqs; w; w = w->next)
+		if (!w->background)
+			return true;
+	return s->busy > 0;
+}
+
 uint64_t
 session_idle_deadline(const struct session *s)
 {
 	/* While a request is in flight the session is not idle: its idle
 	 * time starts when the last one ends. */
-	return at(s->reqs ? http_now_us() : s->last_active_us, s->idle_timeout_s);
+	return at(busy(s) ? http_now_us() : s->last_active_us, s->idle_timeout_s);
 }
 
 static const char *
 expiry(const struct session *s, uint64_t *when)
 {
-	uint64_t idle = s->reqs ? UINT64_MAX : at(s->last_active_us, s->idle_timeout_s);
+	uint64_t idle = busy(s) ? UINT64_MAX : at(s->last_active_us, s->idle_timeout_s);
 	uint64_t life = at(s->created_us, s->max_lifetime_s);
 
 	*when = idle < life ? idle : life;
@@ -343,6 +355,8 @@ fail_requests(struct session *s)
 static void
 session_free(struct session *s)
 {
+	for (size_t i = 0; i < s->n_fds; i++)
+		close(s->fds[i]);
 	buf_free(&s->in);
 	buf_free(&s->out);
 	json_decref(s->metadata);
@@ -357,6 +371,7 @@ session_end(struct session *s, const char *reason, bool jail_gone)
 		return;
 	s->state = SESSION_DEAD;
 	heap_remove(s);
+	agent_free(s); /* before the requests fail: the agent's are its own */
 	snprintf(s->end_reason, sizeof(s->end_reason), "%s", reason);
 	log_event(LOG_INFO, "session.end", "session", s->id, "reason", reason, NULL);
 	loop_unwatch_session(s);
@@ -464,9 +479,10 @@ wreq_done(struct wreq *w)
 		}
 	if (w->exec && s->execs)
 		s->execs--;
+	bool bg = w->background;
 	free(w);
 	/* Its end is activity: the idle time starts now. */
-	if (!s->reqs)
+	if (!bg && !busy(s))
 		session_touch(s);
 }
 
@@ -481,14 +497,24 @@ wreq_orphan(struct wreq *w)
 static bool
 terminal(uint32_t type)
 {
-	return type == AJW_EXIT || type == AJW_ERROR || type == AJW_OK || type == AJW_END;
+	return type == AJW_EXIT || type == AJW_ERROR || type == AJW_OK || type == AJW_END ||
+	       type == AJW_CONNECTED;
 }
 
 static bool
 known_reply(uint32_t type)
 {
 	/* DATA goes both ways: file content of a GET. */
-	return (type >= AJW_HELLO && type <= AJW_END) || type == AJW_DATA;
+	return (type >= AJW_HELLO && type <= AJW_CONNECTED) || type == AJW_DATA;
+}
+
+int
+wreq_take_fd(struct wreq *w)
+{
+	int fd = w->s->msg_fd;
+
+	w->s->msg_fd = -1;
+	return fd;
 }
 
 /* Send what is queued; register for EPOLLOUT while something remains. */
@@ -553,6 +579,17 @@ dispatch(struct session *s)
 			buf_consume(&s->in, sizeof(h) + h.len);
 			continue;
 		}
+		/* A CONNECTED takes the oldest descriptor received (proto.h). */
+		if (h.type == AJW_CONNECTED) {
+			if (!s->n_fds) {
+				log_event(LOG_ERROR, "worker.protocol", "session", s->id, "error",
+					  "CONNECTED without a descriptor", NULL);
+				session_end(s, "worker_protocol_error", false);
+				return false;
+			}
+			s->msg_fd = s->fds[0];
+			memmove(s->fds, s->fds + 1, --s->n_fds * sizeof(int));
+		}
 		struct wreq *w = s->reqs;
 		while (w && w->id != h.id)
 			w = w->next;
@@ -566,6 +603,10 @@ dispatch(struct session *s)
 		 * s->in until we return, and s is not freed while busy. */
 		bool last = terminal(h.type);
 		w->fn(w, h.type, payload, h.len);
+		if (s->msg_fd >= 0) { /* nobody took it */
+			close(s->msg_fd);
+			s->msg_fd = -1;
+		}
 		if (s->state == SESSION_DEAD)
 			return false;
 		buf_consume(&s->in, sizeof(h) + h.len);
@@ -602,13 +643,41 @@ session_read(struct session *s)
 	char chunk[64 << 10];
 
 	for (int i = 0; i < 16 && !s->paused_in && s->state != SESSION_DEAD; i++) {
-		ssize_t n = recv(s->sock, chunk, sizeof(chunk), MSG_DONTWAIT);
+		/* recvmsg, always: a descriptor that comes along (CONNECT's) must
+		 * not be dropped (proto.h). */
+		union {
+			char c[CMSG_SPACE(sizeof(int))];
+			struct cmsghdr align;
+		} u;
+		struct iovec iov = {chunk, sizeof(chunk)};
+		struct msghdr mh = {.msg_iov = &iov,
+				    .msg_iovlen = 1,
+				    .msg_control = u.c,
+				    .msg_controllen = sizeof(u.c)};
+		ssize_t n = recvmsg(s->sock, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
 		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
 			session_end(s, "worker_died", false);
 			return;
 		}
 		if (n < 0)
 			break;
+		for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
+			int fd;
+			if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS ||
+			    cm->cmsg_len != CMSG_LEN(sizeof(int)))
+				continue;
+			memcpy(&fd, CMSG_DATA(cm), sizeof(int));
+			if (s->n_fds == sizeof(s->fds) / sizeof(s->fds[0])) {
+				close(fd);
+				session_end(s, "worker_protocol_error", false);
+				return;
+			}
+			s->fds[s->n_fds++] = fd;
+		}
+		if (mh.msg_flags & MSG_CTRUNC) {
+			session_end(s, "worker_protocol_error", false);
+			return;
+		}
 		if (buf_append(&s->in, chunk, (size_t)n) < 0) {
 			session_end(s, "out_of_memory", false);
 			return;

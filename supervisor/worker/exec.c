@@ -31,6 +31,10 @@
  * and memory.events, removes the cgroup and sends EXIT. A deadline, CANCEL
  * or output past the hard cap kill the same way earlier. An exec's
  * processes never outlive it.
+ *
+ * An agent (AJW_EXEC_AGENT) is an exec without a deadline or output limits,
+ * one at a time: its output is bounded in the worker by backpressure alone
+ * (read_output stops reading while the reply queue is full).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -80,6 +84,7 @@ struct exec {
 	uint64_t t_start, t_end, jail_oom;
 	enum timer_kind timer_kind;
 	bool started, failed, reaped, killed, grace_over, give_up, paused;
+	bool agent; /* AJW_EXEC_AGENT */
 	char argv0[128], cwd[128];
 };
 
@@ -727,7 +732,8 @@ exec_event(uint64_t tag, uint32_t events)
 	case K_TIMER: on_timer(e); break;
 	case K_EVENTS: break; /* populated may have changed: exec_check */
 	case K_SOCK:
-	case K_SIGNAL: return;
+	case K_SIGNAL:
+	case K_CONN: return;
 	}
 	exec_check(e);
 }
@@ -856,7 +862,7 @@ exec_request(uint32_t id, const char *p, size_t n)
 		w_die_proto("EXEC of %zu bytes", n);
 	memcpy(&x, p, sizeof(x));
 	if (x.argc < 1 || x.argc > AJW_MAX_ARGS || x.envc > AJW_MAX_ENV ||
-	    (x.flags & ~AJW_EXEC_STDIN))
+	    (x.flags & ~(AJW_EXEC_STDIN | AJW_EXEC_AGENT)))
 		w_die_proto("EXEC: argc %u, envc %u, flags %#x", x.argc, x.envc, x.flags);
 	/* The command's environment is the jail's (the worker's own: the
 	 * defaults, the profile's and the session's variables) with the
@@ -894,7 +900,10 @@ exec_request(uint32_t id, const char *p, size_t n)
 	e->id = id;
 	e->serial = ++W.serial;
 	e->out = e->err = e->in = e->sync = e->timer = e->cg = e->events = -1;
+	e->agent = x.flags & AJW_EXEC_AGENT;
 	e->max_out = x.max_output_bytes ? x.max_output_bytes : AJW_DEFAULT_MAX_OUTPUT;
+	if (e->agent)
+		e->max_out = UINT64_MAX; /* all of it, never truncated nor killed for it */
 	e->hard_cap = e->max_out > (UINT64_MAX >> 2) ? UINT64_MAX : AJW_HARD_CAP(e->max_out);
 	w_clean(argv[0], e->argv0, sizeof(e->argv0));
 	w_clean(s.cwd, e->cwd, sizeof(e->cwd));
@@ -910,6 +919,17 @@ exec_request(uint32_t id, const char *p, size_t n)
 			e->argv0);
 		goto out;
 	}
+	if (e->agent && x.timeout_ms) {
+		w_error(id, EINVAL, AJW_E_BAD_REQUEST, "exec %s: an agent has no deadline",
+			e->argv0);
+		goto out;
+	}
+	for (unsigned i = 0; e->agent && i < W_MAX_EXECS; i++)
+		if (execs[i] && execs[i]->agent && !execs[i]->failed) {
+			w_error(id, EBUSY, AJW_E_BUSY, "exec %s: agent %u is running", e->argv0,
+				execs[i]->id);
+			goto out;
+		}
 	for (slot = 0; slot < W_MAX_EXECS && execs[slot]; slot++)
 		;
 	if (slot == W_MAX_EXECS) {

@@ -115,8 +115,9 @@ xfer_free(struct xfer *x)
 	free(x);
 }
 
-static uint32_t
-code_of(int err)
+/* The protocol's error code for an errno of a file operation. */
+uint32_t
+file_code(int err)
 {
 	switch (err) {
 	case ENOENT: return AJW_E_NOT_FOUND;
@@ -148,7 +149,7 @@ fail(uint32_t id, const char *op, const char *path, int err)
 {
 	while (*path == '/')
 		path++;
-	w_error(id, err, code_of(err), "%s /%.200s: %s", op, path, strerror(err));
+	w_error(id, err, file_code(err), "%s /%.200s: %s", op, path, strerror(err));
 }
 
 static void

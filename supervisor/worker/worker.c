@@ -4,9 +4,10 @@
  *
  * The supervisor starts it inside a fully built jail (capabilities gone,
  * no_new_privs, a seccomp filter of its own, the jail's uid). It serves the
- * worker protocol (../proto.h) on fd 3: it runs commands (exec.c) and moves
- * files in the workspace (files.c), and as the pid namespace's init it reaps
- * every process of the jail.
+ * worker protocol (../proto.h) on fd 3: it runs commands (exec.c), moves
+ * files in the workspace (files.c), connects to the jail's loopback and
+ * writes secrets for agent runtimes (agent.c), and as the pid namespace's
+ * init it reaps every process of the jail.
  *
  * Descriptors at start, each checked with fstat:
  *   3  the protocol socket (required: exit 2 without it);
@@ -15,8 +16,9 @@
  *   5  a sealed memfd with the profile's seccomp programs (optional: without
  *      it commands get no filter of their own; a bad one is fatal).
  *
- * One thread, one epoll loop over the socket, a signalfd and, per exec, its
- * pipes, a timerfd and its cgroup.events: nothing blocks. Replies go through
+ * One thread, one epoll loop over the socket, a signalfd, per exec its
+ * pipes, a timerfd and its cgroup.events, and per CONNECT its socket (its
+ * deadline is the loop's timeout): nothing blocks. Replies go through
  * one queue; above W_OUTQ_HIGH queued bytes the worker stops reading command
  * output, stops producing file data and stops reading requests, so a
  * supervisor that does not read costs bounded memory (backpressure).
@@ -53,12 +55,24 @@
 
 #include "worker.h"
 
-struct worker W = {.sock = AJW_FD_SOCKET, .cgfd = -1, .wsfd = -1, .devnull = -1};
+struct worker W = {
+	.sock = AJW_FD_SOCKET, .cgfd = -1, .wsfd = -1, .devnull = -1, .secrets = "/run/secrets"};
 char w_chunk[AJW_DATA_CHUNK];
 
-/* The output queue: whole messages, written to the socket from head. */
+/* The output queue: whole messages, written to the socket from head;
+ * q_pos counts the bytes written before head, over the session. */
 static char *q_buf;
 static size_t q_cap, q_head, q_tail;
+static uint64_t q_pos;
+
+/* Descriptors to pass (CONNECTED), in queue order, each with the position
+ * of its message's first byte: sent with that byte (see flush), then
+ * closed. At most AJW_MAX_CONNECTS: agent.c counts them against its limit. */
+static struct {
+	uint64_t pos;
+	int fd;
+} q_fds[AJW_MAX_CONNECTS];
+static unsigned q_nfds;
 
 /* The input buffer: messages from in_off to in_len, one at most partial. */
 #define IN_MIN (64u << 10)
@@ -210,6 +224,27 @@ w_send(uint32_t type, uint32_t id, const void *p, size_t n)
 	w_send2(type, id, p, n, NULL, 0);
 }
 
+/* A message with no payload and a descriptor, which the queue now owns. */
+void
+w_send_fd(uint32_t type, uint32_t id, int fd)
+{
+	if (q_nfds == AJW_MAX_CONNECTS) {
+		/* agent.c keeps below the limit: never here. */
+		errno = EMFILE;
+		w_fatal("descriptor queue");
+	}
+	q_fds[q_nfds].pos = q_pos + (q_tail - q_head);
+	q_fds[q_nfds].fd = fd;
+	q_nfds++;
+	w_send(type, id, NULL, 0);
+}
+
+unsigned
+w_fds_queued(void)
+{
+	return q_nfds;
+}
+
 void
 w_error(uint32_t id, int err, uint32_t code, const char *fmt, ...)
 {
@@ -239,14 +274,45 @@ w_shutdown(int code)
 	_exit(code);
 }
 
+/*
+ * Write the queue. A descriptor goes in a sendmsg that starts at its
+ * message and stops before the next descriptor's: the kernel attaches it to
+ * the first byte sent, and a reader's recvmsg returns it with that byte and
+ * never merges two (proto.h, CONNECT).
+ */
 static void
 flush(void)
 {
 	while (q_tail > q_head) {
-		ssize_t r =
-			send(W.sock, q_buf + q_head, q_tail - q_head, MSG_DONTWAIT | MSG_NOSIGNAL);
+		char cbuf[CMSG_SPACE(sizeof(int))] = {0};
+		struct iovec iov = {.iov_base = q_buf + q_head, .iov_len = q_tail - q_head};
+		struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
+		bool with_fd = q_nfds && q_fds[0].pos == q_pos;
+		unsigned next = with_fd ? 1 : 0;
+
+		if (next < q_nfds && q_fds[next].pos - q_pos < iov.iov_len)
+			iov.iov_len = (size_t)(q_fds[next].pos - q_pos);
+		if (with_fd) {
+			struct cmsghdr *cm;
+
+			mh.msg_control = cbuf;
+			mh.msg_controllen = sizeof(cbuf);
+			cm = CMSG_FIRSTHDR(&mh);
+			cm->cmsg_level = SOL_SOCKET;
+			cm->cmsg_type = SCM_RIGHTS;
+			cm->cmsg_len = CMSG_LEN(sizeof(int));
+			memcpy(CMSG_DATA(cm), &q_fds[0].fd, sizeof(int));
+		}
+		ssize_t r = sendmsg(W.sock, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
 		if (r > 0) {
+			if (with_fd) {
+				/* Passed: the supervisor holds it now. */
+				close(q_fds[0].fd);
+				memmove(&q_fds[0], &q_fds[1], (q_nfds - 1) * sizeof(q_fds[0]));
+				q_nfds--;
+			}
 			q_head += (size_t)r;
+			q_pos += (uint64_t)r;
 			continue;
 		}
 		if (r < 0 && errno == EINTR)
@@ -279,7 +345,7 @@ idle(void)
 static bool
 is_request(uint32_t type)
 {
-	return type >= AJW_EXEC && type <= AJW_PING;
+	return type >= AJW_EXEC && type <= AJW_SECRET;
 }
 
 /* Requests that start an exchange: their id must not be in flight. */
@@ -290,11 +356,11 @@ is_new(uint32_t type)
 }
 
 static void
-handle(const struct ajw_hdr *h, const char *p)
+handle(const struct ajw_hdr *h, char *p)
 {
 	int32_t sig;
 
-	if (is_new(h->type) && (exec_busy(h->id) || file_busy(h->id)))
+	if (is_new(h->type) && (exec_busy(h->id) || file_busy(h->id) || conn_busy(h->id)))
 		w_die_proto("id %u is already in flight", h->id);
 	switch (h->type) {
 	case AJW_EXEC: exec_request(h->id, p, h->len); break;
@@ -308,7 +374,7 @@ handle(const struct ajw_hdr *h, const char *p)
 	case AJW_CANCEL:
 		if (h->len)
 			w_die_proto("CANCEL with a payload");
-		if (!exec_cancel(h->id))
+		if (!exec_cancel(h->id) && !conn_cancel(h->id))
 			file_cancel(h->id);
 		break;
 	case AJW_DATA: file_data(h->id, p, h->len); break;
@@ -317,6 +383,8 @@ handle(const struct ajw_hdr *h, const char *p)
 			w_die_proto("PING with a payload");
 		w_send(AJW_OK, h->id, NULL, 0);
 		break;
+	case AJW_CONNECT: conn_request(h->id, p, h->len); break;
+	case AJW_SECRET: secret_request(h->id, p, h->len); break;
 	default: file_request(h->type, h->id, p, h->len); break;
 	}
 }
@@ -496,8 +564,10 @@ start(int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--workspace") && i + 1 < argc) {
 			ws = argv[++i];
+		} else if (!strcmp(argv[i], "--secrets") && i + 1 < argc) {
+			W.secrets = argv[++i];
 		} else {
-			w_log("usage: agentjail-worker [--workspace DIR]");
+			w_log("usage: agentjail-worker [--workspace DIR] [--secrets DIR]");
 			_exit(2);
 		}
 	}
@@ -582,11 +652,14 @@ main(int argc, char **argv)
 			exec_resume();
 		sock_update();
 		int timeout = more && w_room() ? 0 : -1;
-		if (timeout < 0)
+		if (timeout < 0) {
 			idle();
+			timeout = conn_timeout();
+		}
 		int n = epoll_wait(W.ep, evs, 64, timeout);
 		if (n < 0 && errno != EINTR)
 			w_fatal("epoll_wait");
+		conn_expire();
 		for (int i = 0; i < n; i++) {
 			uint64_t tag = evs[i].data.u64;
 
@@ -604,6 +677,7 @@ main(int argc, char **argv)
 			case K_SYNC:
 			case K_TIMER:
 			case K_EVENTS: exec_event(tag, evs[i].events); break;
+			case K_CONN: conn_event(tag); break;
 			}
 		}
 	}

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The session worker's shared state: worker.c (start-up, the event loop,
- * the socket and its queue), exec.c (commands) and files.c (the
- * workspace). See worker.c for the overview.
+ * the socket and its queue), exec.c (commands), files.c (the workspace)
+ * and agent.c (CONNECT and SECRET, for agent runtimes). See worker.c for
+ * the overview.
  */
 #ifndef AGENTJAIL_WORKER_H
 #define AGENTJAIL_WORKER_H
@@ -36,6 +37,7 @@ enum w_kind {
 	K_SYNC, /* the pipe that closes on execve or carries the setup errno */
 	K_TIMER,
 	K_EVENTS, /* its cgroup.events (populated) */
+	K_CONN,	  /* a CONNECT's socket (writable: connected or failed) */
 };
 #define W_TAG(serial, kind) (((uint64_t)(serial) << 8) | (uint64_t)(kind))
 
@@ -58,6 +60,7 @@ struct worker {
 	unsigned n_progs;
 	struct w_prog progs[W_MAX_PROGS];
 	uint64_t serial;
+	const char *secrets; /* the secrets directory: /run/secrets, or --secrets DIR */
 };
 extern struct worker W;
 
@@ -71,6 +74,8 @@ void *w_malloc(size_t n);
 bool w_room(void);
 void w_send(uint32_t type, uint32_t id, const void *p, size_t n);
 void w_send2(uint32_t type, uint32_t id, const void *p1, size_t n1, const void *p2, size_t n2);
+void w_send_fd(uint32_t type, uint32_t id, int fd);
+unsigned w_fds_queued(void);
 void w_error(uint32_t id, int err, uint32_t code, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 uint64_t w_now_us(void);
@@ -97,5 +102,15 @@ bool file_cancel(uint32_t id);
 bool file_busy(uint32_t id);
 bool file_produce(void);
 void file_abort_all(void);
+uint32_t file_code(int err);
+
+/* agent.c */
+void conn_request(uint32_t id, const char *p, size_t n);
+void conn_event(uint64_t tag);
+bool conn_cancel(uint32_t id);
+bool conn_busy(uint32_t id);
+int conn_timeout(void);
+void conn_expire(void);
+void secret_request(uint32_t id, char *p, size_t n);
 
 #endif

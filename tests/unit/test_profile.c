@@ -95,7 +95,8 @@ buf_close(struct buf *b)
 
 #define PROFILE_KEYS                                                                               \
 	"format, name, description, rootfs, hostname, user, host_ids, namespaces, mounts, tmp, "   \
-	"workspace, proc, dev, cwd, env, keep_env, network, limits, seccomp, pool, session"
+	"workspace, proc, dev, cwd, env, keep_env, network, limits, seccomp, pool, session, "      \
+	"entrypoint, ports, health, tools, secrets, restart, restart_max"
 #define SIZE_EXPECT                                                                                \
 	"expected a size (a number of bytes, or a string such as \"512M\" with K, M, G or T "      \
 	"meaning powers of 1024)"
@@ -528,10 +529,10 @@ test_values(void)
 static void
 test_document(void)
 {
-	bad("{\"name\": \"x\"}", "bad.json: $: missing key 'format' (expected \"format\": 2)",
+	bad("{\"name\": \"x\"}", "bad.json: $: missing key 'format' (expected \"format\": 3)",
 	    "missing format");
-	bad("{\"format\": 3, \"name\": \"x\", \"pool\": {\"size\": 4}}",
-	    "bad.json: $.format: profile format 3 is newer than this agentjail supports (2)",
+	bad("{\"format\": 4, \"name\": \"x\", \"pool\": {\"size\": 4}, \"sidecars\": []}",
+	    "bad.json: $.format: profile format 4 is newer than this agentjail supports (3)",
 	    "newer format, reported before its unknown keys");
 	bad("{\"format\": 0}",
 	    "bad.json: $.format: expected an integer between 1 and 2147483647, got 0", "format 0");
@@ -855,6 +856,555 @@ test_values_land(void)
 	jail_config_free(&c);
 }
 
+/* --- agent runtimes (format 3) ------------------------------------------- */
+
+#define AGENT_PATH_EXPECT                                                                          \
+	"a path starting with '/', at most 256 bytes of printable ASCII without spaces"
+#define FILE_NAME_EXPECT "1-64 characters of [A-Za-z0-9._-], other than '.' and '..'"
+/* A format 3 profile with an entrypoint and what follows. */
+#define AGENT(rest) "{\"format\": 3, \"entrypoint\": [\"agent\"], " rest "}"
+
+static const struct jail_mount *
+mount_at(const struct jail_config *c, const char *target)
+{
+	for (size_t i = 0; i < c->n_mounts; i++)
+		if (streq(c->mounts[i].target, target))
+			return &c->mounts[i];
+	return NULL;
+}
+
+static size_t
+mounts_under_tools(const struct jail_config *c)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < c->n_mounts; i++)
+		n += strncmp(c->mounts[i].target, "/tools/", 7) == 0;
+	return n;
+}
+
+static void
+test_agent_values(void)
+{
+	struct jail_config c;
+	struct jail_error e = {0};
+	size_t len;
+	const char *text;
+
+	/* Every key, and the defaults of what is left out. */
+	jail_config_init(&c);
+	good(&c,
+	     "{\"format\": 3, \"entrypoint\": [\"python3\", \"/agent/agent.py\", \"--port\", "
+	     "\"8080\"],"
+	     " \"ports\": [{\"name\": \"http\", \"port\": 8080},"
+	     "  {\"name\": \"admin-1\", \"port\": 9090, \"path_prefix\": \"/admin/\", "
+	     "\"protocol\": \"http\"}],"
+	     " \"health\": {\"path\": \"/health?full=1\"},"
+	     " \"tools\": [{\"name\": \"git\", \"source\": \"/opt/git\"}, {\"name\": "
+	     "\"node-20.1\", "
+	     "\"source\": \"/opt/node\"}],"
+	     " \"secrets\": [{\"name\": \"api_key\"}, {\"name\": \"cert.pem\", \"required\": false,"
+	     " \"max_bytes\": 100000}],"
+	     " \"restart\": \"on-failure\"}",
+	     "an agent profile with every key");
+	tap_ok(c.agent_argc == 4 && c.agent_argv && streq(c.agent_argv[0], "python3") &&
+		       streq(c.agent_argv[3], "8080") && c.agent_argv[4] == NULL,
+	       "entrypoint: agent_argv, NULL-terminated");
+	tap_ok(c.n_ports == 2 && streq(c.ports[0].name, "http") && c.ports[0].port == 8080 &&
+		       streq(c.ports[0].path_prefix, "/") && streq(c.ports[1].name, "admin-1") &&
+		       c.ports[1].port == 9090 && streq(c.ports[1].path_prefix, "/admin/"),
+	       "ports: names, numbers, path_prefix given and by default \"/\"");
+	tap_ok(c.health.set && streq(c.health.path, "/health?full=1") &&
+		       streq(c.health.port, "http") && c.health.interval_s == 5 &&
+		       c.health.timeout_s == 2 && c.health.start_period_s == 30,
+	       "health: path; port the first port, interval 5, timeout 2, start period 30");
+	tap_ok(c.n_tools == 2 && streq(c.tools[0].name, "git") &&
+		       streq(c.tools[0].source, "/opt/git") &&
+		       streq(c.tools[1].name, "node-20.1") && streq(c.tools[1].source, "/opt/node"),
+	       "tools: names and sources");
+	const struct jail_mount *m = mount_at(&c, "/tools/git");
+	tap_ok(m && m->kind == JAIL_MOUNT_BIND && streq(m->source, "/opt/git") && m->readonly &&
+		       !m->optional && mount_at(&c, "/tools/node-20.1") && c.n_mounts == 2,
+	       "tools: a read-only bind mount each, at /tools/NAME");
+	tap_ok(streq(env_get(&c, "PATH"), "/usr/local/bin:/usr/bin:/bin:/tools/git/bin:/tools/git:"
+					  "/tools/node-20.1/bin:/tools/node-20.1"),
+	       "tools: PATH is the default one, then /tools/NAME/bin:/tools/NAME for each");
+	tap_ok(c.n_secrets == 2 && streq(c.secrets[0].name, "api_key") && c.secrets[0].required &&
+		       c.secrets[0].max_bytes == 65536 && streq(c.secrets[1].name, "cert.pem") &&
+		       !c.secrets[1].required && c.secrets[1].max_bytes == 100000,
+	       "secrets: names; required true and max_bytes 65536 by default");
+	tap_ok(jail_secrets_size(&c) == 65536 + 102400 + 65536,
+	       "secrets: the tmpfs is each max_bytes in whole pages, plus 64 KiB");
+	tap_ok(c.restart == JAIL_RESTART_ON_FAILURE && c.restart_max == 3,
+	       "restart on-failure, restart_max 3 by default");
+	tap_ok(jail_config_validate(&c, 0, &e) == 0, "... and the validator agrees");
+	jail_config_free(&c);
+
+	/* health with every key, restart_max, PATH from the profile's env. */
+	jail_config_init(&c);
+	good(&c,
+	     AGENT("\"env\": {\"PATH\": \"/opt/bin:/bin\"}, \"ports\": [{\"name\": \"a\", "
+		   "\"port\": 1}, {\"name\": \"b\", \"port\": 65535}], \"health\": {\"path\": "
+		   "\"/\", \"port\": \"b\", \"interval_s\": 3600, \"timeout_s\": 600, "
+		   "\"start_period_s\": 1}, \"tools\": [{\"name\": \"t\", \"source\": \"/t\"}], "
+		   "\"restart\": \"never\", \"restart_max\": 0"),
+	     "health with every key, ports at the bounds");
+	tap_ok(streq(c.health.port, "b") && c.health.interval_s == 3600 &&
+		       c.health.timeout_s == 600 && c.health.start_period_s == 1 &&
+		       c.ports[1].port == 65535,
+	       "health: port, interval, timeout, start period land in the config");
+	tap_ok(c.restart == JAIL_RESTART_NEVER && c.restart_max == 0,
+	       "restart never, restart_max 0");
+	tap_ok(streq(env_get(&c, "PATH"), "/opt/bin:/bin:/tools/t/bin:/tools/t"),
+	       "tools: PATH grows from the profile's env PATH");
+
+	/* A second layer: tools replace tools (mounts and PATH), mounts
+	 * replace mounts but not the tools'. */
+	good(&c,
+	     "{\"format\": 3, \"tools\": [{\"name\": \"u\", \"source\": \"/u\"}], \"mounts\": "
+	     "[{\"type\": \"tmpfs\", \"target\": \"/scratch\"}]}",
+	     "a second layer with tools and mounts");
+	tap_ok(c.n_tools == 1 && streq(c.tools[0].name, "u") && !mount_at(&c, "/tools/t") &&
+		       mount_at(&c, "/tools/u") && mount_at(&c, "/scratch") && c.n_mounts == 2,
+	       "... the tools and their mounts are replaced");
+	tap_ok(streq(env_get(&c, "PATH"), "/opt/bin:/bin:/tools/u/bin:/tools/u"),
+	       "... and so is their part of PATH");
+	good(&c, "{\"format\": 3, \"mounts\": []}", "a third layer with mounts only");
+	tap_ok(c.n_mounts == 1 && mount_at(&c, "/tools/u"), "... keeps the tools' mounts");
+	good(&c, "{\"format\": 3, \"tools\": []}", "a fourth layer with no tools");
+	tap_ok(c.n_tools == 0 && c.n_mounts == 0 && streq(env_get(&c, "PATH"), "/opt/bin:/bin"),
+	       "... no tools, no tool mounts, PATH as env gave it");
+	jail_config_free(&c);
+
+	/* Without the keys of format 3 nothing changes. */
+	text = jail_profile_builtin("default", &len);
+	jail_config_init(&c);
+	if (jail_profile_load_buffer(&c, text, len, "builtin:default", &e) == 0) {
+		tap_ok(c.agent_argc == 0 && !c.agent_argv && c.n_ports == 0 && !c.health.set &&
+			       c.n_tools == 0 && c.n_secrets == 0 && mounts_under_tools(&c) == 0 &&
+			       c.restart == JAIL_RESTART_NEVER && c.restart_max == 3 &&
+			       jail_secrets_size(&c) == 0,
+		       "default: no agent, ports, health, tools or secrets");
+		tap_ok(streq(env_get(&c, "PATH"), "/usr/local/bin:/usr/bin:/bin"),
+		       "default: PATH unchanged");
+	} else {
+		tap_ok(0, "default loads: %s", e.msg);
+	}
+	jail_config_free(&c);
+
+	/* Limits: 256 arguments, 8 ports, 16 tools, 16 secrets of 1 MiB. */
+	struct buf b;
+	buf_open(&b);
+	fprintf(b.f, "{\"format\": 3, \"entrypoint\": [");
+	for (int i = 0; i < 256; i++)
+		fprintf(b.f, "%s\"a%d\"", i ? ", " : "", i);
+	fprintf(b.f, "], \"ports\": [");
+	for (int i = 0; i < 8; i++)
+		fprintf(b.f, "%s{\"name\": \"p%d\", \"port\": %d}", i ? ", " : "", i, 8000 + i);
+	fprintf(b.f, "], \"tools\": [");
+	for (int i = 0; i < 16; i++)
+		fprintf(b.f, "%s{\"name\": \"t%d\", \"source\": \"/opt/t%d\"}", i ? ", " : "", i,
+			i);
+	fprintf(b.f, "], \"secrets\": [");
+	for (int i = 0; i < 16; i++)
+		fprintf(b.f, "%s{\"name\": \"s%d\", \"max_bytes\": 1048576}", i ? ", " : "", i);
+	fprintf(b.f, "]}");
+	char *t = buf_close(&b);
+	jail_config_init(&c);
+	good(&c, t, "256 arguments, 8 ports, 16 tools, 16 secrets of 1 MiB");
+	tap_ok(c.agent_argc == 256 && c.n_ports == 8 && c.n_tools == 16 && c.n_secrets == 16 &&
+		       mounts_under_tools(&c) == 16 &&
+		       jail_secrets_size(&c) == 16ull * 1048576 + 65536,
+	       "... all there; the secrets tmpfs is 16 MiB + 64 KiB");
+	jail_config_free(&c);
+	free(t);
+}
+
+static void
+test_agent_errors(void)
+{
+	/* Each key of format 3 in an older profile: the format it needs. */
+	static const char *const keys[] = {"entrypoint", "ports",   "health",	  "tools",
+					   "secrets",	 "restart", "restart_max"};
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		char text[128], want[160];
+
+		snprintf(text, sizeof(text), "{\"format\": 2, \"%s\": []}", keys[i]);
+		snprintf(want, sizeof(want),
+			 "bad.json: $.%s: a key of profile format 3 (this profile says \"format\": "
+			 "2)",
+			 keys[i]);
+		bad(text, want, keys[i]);
+	}
+	bad("{\"format\": 1, \"pool\": {}, \"tools\": []}",
+	    "bad.json: $.pool: a key of profile format 2 (this profile says \"format\": 1)",
+	    "format 1 with keys of 2 and 3: the first named");
+
+	/* entrypoint */
+	bad("{\"format\": 3, \"entrypoint\": []}",
+	    "bad.json: $.entrypoint: expected an array of 1 to 256 strings (the agent's program "
+	    "and "
+	    "its arguments), got an empty array",
+	    "an empty entrypoint");
+	bad("{\"format\": 3, \"entrypoint\": \"python3 agent.py\"}",
+	    "bad.json: $.entrypoint: expected an array, got a string", "entrypoint as a string");
+	bad("{\"format\": 3, \"entrypoint\": [\"python3\", 1]}",
+	    "bad.json: $.entrypoint[1]: expected a string, got an integer",
+	    "an entrypoint argument as a number");
+	bad("{\"format\": 3, \"entrypoint\": [\"python3\", \"\"]}",
+	    "bad.json: $.entrypoint[1]: expected a non-empty string", "an empty argument");
+	bad("{\"format\": 3, \"entrypoint\": [\"a\\u0000b\"]}",
+	    "bad.json:1:39: \\u0000 is not allowed without JSON_ALLOW_NUL near '\"a\\u0000b\"'",
+	    "a NUL in an argument");
+	struct buf b;
+	buf_open(&b);
+	fprintf(b.f, "{\"format\": 3, \"entrypoint\": [");
+	for (int i = 0; i < 257; i++)
+		fprintf(b.f, "%s\"a\"", i ? ", " : "");
+	fprintf(b.f, "]}");
+	char *t = buf_close(&b);
+	bad(t, "bad.json: $.entrypoint: expected an array of at most 256 items, got 257 items",
+	    "257 arguments");
+	free(t);
+
+	/* ports */
+	bad("{\"format\": 3, \"ports\": [{\"name\": \"http\", \"port\": 8080}]}",
+	    "bad.json: $.ports: needs an \"entrypoint\" (the agent program that listens on them)",
+	    "ports without an entrypoint");
+	bad(AGENT("\"ports\": [{\"name\": \"HTTP\", \"port\": 8080}]"),
+	    "bad.json: $.ports[0].name: expected 1-32 characters of [a-z0-9_-], got 'HTTP'",
+	    "a port name in capitals");
+	bad(AGENT("\"ports\": [{\"name\": \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\", \"port\": 1}]"),
+	    "bad.json: $.ports[0].name: expected a string of at most 32 bytes, got 33 bytes",
+	    "a port name of 33 bytes");
+	bad(AGENT("\"ports\": [{\"name\": \"\", \"port\": 1}]"),
+	    "bad.json: $.ports[0].name: expected 1-32 characters of [a-z0-9_-], got ''",
+	    "an empty port name");
+	bad(AGENT("\"ports\": [{\"port\": 8080}]"),
+	    "bad.json: $.ports[0]: missing key 'name' (expected 1-32 characters of [a-z0-9_-])",
+	    "a port without a name");
+	bad(AGENT("\"ports\": [{\"name\": \"http\"}]"),
+	    "bad.json: $.ports[0]: missing key 'port' (expected an integer between 1 and 65535)",
+	    "a port without a number");
+	bad(AGENT("\"ports\": [{\"name\": \"http\", \"port\": 0}]"),
+	    "bad.json: $.ports[0].port: expected an integer between 1 and 65535, got 0", "port 0");
+	bad(AGENT("\"ports\": [{\"name\": \"http\", \"port\": 65536}]"),
+	    "bad.json: $.ports[0].port: expected an integer between 1 and 65535, got 65536",
+	    "port 65536");
+	bad(AGENT("\"ports\": [{\"name\": \"http\", \"port\": \"8080\"}]"),
+	    "bad.json: $.ports[0].port: expected an integer, got a string", "port as a string");
+	bad(AGENT("\"ports\": [{\"name\": \"a\", \"port\": 8080}, {\"name\": \"a\", \"port\": "
+		  "8081}]"),
+	    "bad.json: $.ports[1].name: 'a' is also the name of $.ports[0] (expected unique names)",
+	    "two ports of one name");
+	bad(AGENT("\"ports\": [{\"name\": \"a\", \"port\": 8080}, {\"name\": \"b\", \"port\": "
+		  "8081}, "
+		  "{\"name\": \"c\", \"port\": 8080}]"),
+	    "bad.json: $.ports[2].port: 8080 is also the port of $.ports[0] (expected unique "
+	    "ports)",
+	    "two ports of one number");
+	bad(AGENT("\"ports\": [{\"name\": \"a\", \"port\": 1, \"path_prefix\": \"api\"}]"),
+	    "bad.json: $.ports[0].path_prefix: expected " AGENT_PATH_EXPECT
+	    " and without '..', got "
+	    "'api'",
+	    "a path_prefix without '/'");
+	bad(AGENT("\"ports\": [{\"name\": \"a\", \"port\": 1, \"path_prefix\": \"/a/../b\"}]"),
+	    "bad.json: $.ports[0].path_prefix: expected " AGENT_PATH_EXPECT
+	    " and without '..', got "
+	    "'/a/../b'",
+	    "a path_prefix with '..'");
+	bad(AGENT("\"ports\": [{\"name\": \"a\", \"port\": 1, \"path_prefix\": \"/a b\"}]"),
+	    "bad.json: $.ports[0].path_prefix: expected " AGENT_PATH_EXPECT
+	    " and without '..', got "
+	    "'/a b'",
+	    "a path_prefix with a space");
+	bad(AGENT("\"ports\": [{\"name\": \"a\", \"port\": 1, \"path_prefix\": \"/\\u00e9\"}]"),
+	    "bad.json: $.ports[0].path_prefix: expected " AGENT_PATH_EXPECT
+	    " and without '..', got "
+	    "'/\xc3\xa9'",
+	    "a path_prefix beyond ASCII");
+	bad(AGENT("\"ports\": [{\"name\": \"a\", \"port\": 1, \"protocol\": \"https\"}]"),
+	    "bad.json: $.ports[0].protocol: expected one of: http; got 'https'", "protocol https");
+	bad(AGENT("\"ports\": [{\"name\": \"a\", \"port\": 1, \"host\": \"0.0.0.0\"}]"),
+	    "bad.json: $.ports[0]: unknown key 'host' (expected one of: name, port, path_prefix, "
+	    "protocol)",
+	    "an unknown key in a port");
+	buf_open(&b);
+	fprintf(b.f, "{\"format\": 3, \"entrypoint\": [\"a\"], \"ports\": [");
+	for (int i = 0; i < 9; i++)
+		fprintf(b.f, "%s{\"name\": \"p%d\", \"port\": %d}", i ? ", " : "", i, 8000 + i);
+	fprintf(b.f, "]}");
+	t = buf_close(&b);
+	bad(t, "bad.json: $.ports: expected an array of at most 8 items, got 9 items", "9 ports");
+	free(t);
+
+	/* health */
+	bad(AGENT("\"health\": {\"path\": \"/health\"}"),
+	    "bad.json: $.health: needs \"ports\" (a health check is an HTTP request to one of "
+	    "them)",
+	    "health without ports");
+	bad("{\"format\": 3, \"health\": {\"path\": \"/health\"}}",
+	    "bad.json: $.health: needs \"ports\" (a health check is an HTTP request to one of "
+	    "them)",
+	    "health without ports or an entrypoint");
+	bad(AGENT("\"ports\": [{\"name\": \"a\", \"port\": 1}], \"health\": {}"),
+	    "bad.json: $.health: missing key 'path' (expected " AGENT_PATH_EXPECT ")",
+	    "health without a path");
+	bad(AGENT("\"ports\": [{\"name\": \"a\", \"port\": 1}], \"health\": {\"path\": "
+		  "\"health\"}"),
+	    "bad.json: $.health.path: expected " AGENT_PATH_EXPECT ", got 'health'",
+	    "a relative health path");
+	bad(AGENT("\"ports\": [{\"name\": \"http\", \"port\": 1}, {\"name\": \"metrics\", "
+		  "\"port\": "
+		  "2}], \"health\": {\"path\": \"/h\", \"port\": \"admin\"}"),
+	    "bad.json: $.health.port: 'admin' is not one of the ports (expected one of: http, "
+	    "metrics)",
+	    "health.port naming no port");
+	bad(AGENT("\"ports\": [{\"name\": \"a\", \"port\": 1}], \"health\": {\"path\": \"/h\", "
+		  "\"port\": 1}"),
+	    "bad.json: $.health.port: expected a string, got an integer",
+	    "health.port as a number");
+	bad(AGENT("\"ports\": [{\"name\": \"a\", \"port\": 1}], \"health\": {\"path\": \"/h\", "
+		  "\"interval_s\": 0}"),
+	    "bad.json: $.health.interval_s: expected an integer between 1 and 3600, got 0",
+	    "interval 0");
+	bad(AGENT("\"ports\": [{\"name\": \"a\", \"port\": 1}], \"health\": {\"path\": \"/h\", "
+		  "\"timeout_s\": 601}"),
+	    "bad.json: $.health.timeout_s: expected an integer between 1 and 600, got 601",
+	    "timeout over 600");
+	bad(AGENT("\"ports\": [{\"name\": \"a\", \"port\": 1}], \"health\": {\"path\": \"/h\", "
+		  "\"start_period_s\": 3601}"),
+	    "bad.json: $.health.start_period_s: expected an integer between 1 and 3600, got 3601",
+	    "start period over 3600");
+	bad(AGENT("\"ports\": [{\"name\": \"a\", \"port\": 1}], \"health\": {\"path\": \"/h\", "
+		  "\"retries\": 3}"),
+	    "bad.json: $.health: unknown key 'retries' (expected one of: path, port, interval_s, "
+	    "timeout_s, start_period_s)",
+	    "an unknown key in health");
+
+	/* tools */
+	bad("{\"format\": 3, \"tools\": [{\"name\": \"a/b\", \"source\": \"/opt/a\"}]}",
+	    "bad.json: $.tools[0].name: expected " FILE_NAME_EXPECT ", got 'a/b'",
+	    "a tool name with '/'");
+	bad("{\"format\": 3, \"tools\": [{\"name\": \"..\", \"source\": \"/opt/a\"}]}",
+	    "bad.json: $.tools[0].name: expected " FILE_NAME_EXPECT ", got '..'",
+	    "a tool named '..'");
+	bad("{\"format\": 3, \"tools\": [{\"name\": \"git\", \"source\": \"opt/git\"}]}",
+	    "bad.json: $.tools[0].source: " PATH_EXPECT ", got 'opt/git'",
+	    "a relative tool source");
+	bad("{\"format\": 3, \"tools\": [{\"name\": \"git\", \"source\": \"/opt/../git\"}]}",
+	    "bad.json: $.tools[0].source: expected an absolute path without '.', '..' or '//' "
+	    "components (and not /), got '/opt/../git'",
+	    "a tool source with '..'");
+	bad("{\"format\": 3, \"tools\": [{\"name\": \"git\", \"source\": \"/\"}]}",
+	    "bad.json: $.tools[0].source: expected an absolute path without '.', '..' or '//' "
+	    "components (and not /), got '/'",
+	    "the host's root as a tool");
+	bad("{\"format\": 3, \"tools\": [{\"name\": \"git\"}]}",
+	    "bad.json: $.tools[0]: missing key 'source' (expected an absolute path on the host)",
+	    "a tool without a source");
+	bad("{\"format\": 3, \"tools\": [{\"source\": \"/opt/git\"}]}",
+	    "bad.json: $.tools[0]: missing key 'name' (expected " FILE_NAME_EXPECT ")",
+	    "a tool without a name");
+	bad("{\"format\": 3, \"tools\": [{\"name\": \"git\", \"source\": \"/a\"}, {\"name\": "
+	    "\"git\", \"source\": \"/b\"}]}",
+	    "bad.json: $.tools[1].name: 'git' is also the name of $.tools[0] (expected unique "
+	    "names)",
+	    "two tools of one name");
+	bad("{\"format\": 3, \"mounts\": [{\"type\": \"tmpfs\", \"target\": \"/tools/x\"}], "
+	    "\"tools\": [{\"name\": \"git\", \"source\": \"/a\"}]}",
+	    "bad.json: mount 1: target '/tools/x' is under /tools, which the \"tools\" key manages "
+	    "(expected a path outside /tools)",
+	    "a mount under /tools beside tools");
+	bad("{\"format\": 3, \"mounts\": [{\"type\": \"bind\", \"source\": \"/b\", \"target\": "
+	    "\"/tools/git\"}], \"tools\": [{\"name\": \"git\", \"source\": \"/a\"}]}",
+	    "bad.json: mount 1: target '/tools/git' is under /tools, which the \"tools\" key "
+	    "manages (expected a path outside /tools)",
+	    "a mount on a tool's own target");
+	struct jail_config c;
+	jail_config_init(&c);
+	good(&c, "{\"format\": 3, \"mounts\": [{\"type\": \"tmpfs\", \"target\": \"/tools\"}]}",
+	     "a mount at /tools without tools is as before");
+	jail_config_free(&c);
+	buf_open(&b);
+	fprintf(b.f, "{\"format\": 3, \"tools\": [");
+	for (int i = 0; i < 17; i++)
+		fprintf(b.f, "%s{\"name\": \"t%d\", \"source\": \"/t\"}", i ? ", " : "", i);
+	fprintf(b.f, "]}");
+	t = buf_close(&b);
+	bad(t, "bad.json: $.tools: expected an array of at most 16 items, got 17 items",
+	    "17 tools");
+	free(t);
+
+	/* secrets */
+	bad("{\"format\": 3, \"secrets\": [{\"name\": \"api key\"}]}",
+	    "bad.json: $.secrets[0].name: expected " FILE_NAME_EXPECT ", got 'api key'",
+	    "a secret name with a space");
+	bad("{\"format\": 3, \"secrets\": [{\"name\": \".\"}]}",
+	    "bad.json: $.secrets[0].name: expected " FILE_NAME_EXPECT ", got '.'",
+	    "a secret named '.'");
+	bad("{\"format\": 3, \"secrets\": [{\"required\": true}]}",
+	    "bad.json: $.secrets[0]: missing key 'name' (expected " FILE_NAME_EXPECT ")",
+	    "a secret without a name");
+	bad("{\"format\": 3, \"secrets\": [{\"name\": \"a\"}, {\"name\": \"b\"}, {\"name\": "
+	    "\"a\"}]}",
+	    "bad.json: $.secrets[2].name: 'a' is also the name of $.secrets[0] (expected unique "
+	    "names)",
+	    "two secrets of one name");
+	bad("{\"format\": 3, \"secrets\": [{\"name\": \"a\", \"max_bytes\": 0}]}",
+	    "bad.json: $.secrets[0].max_bytes: expected an integer between 1 and 1048576, got 0",
+	    "max_bytes 0");
+	bad("{\"format\": 3, \"secrets\": [{\"name\": \"a\", \"max_bytes\": 1048577}]}",
+	    "bad.json: $.secrets[0].max_bytes: expected an integer between 1 and 1048576, got "
+	    "1048577",
+	    "max_bytes over 1 MiB");
+	bad("{\"format\": 3, \"secrets\": [{\"name\": \"a\", \"required\": \"yes\"}]}",
+	    "bad.json: $.secrets[0].required: expected a boolean (true or false), got a string",
+	    "required as a string");
+	bad("{\"format\": 3, \"secrets\": [\"api_key\"]}",
+	    "bad.json: $.secrets[0]: expected an object, got a string", "a secret as a string");
+	bad("{\"format\": 3, \"mounts\": [{\"type\": \"tmpfs\", \"target\": \"/run/secrets\"}], "
+	    "\"secrets\": [{\"name\": \"a\"}]}",
+	    "bad.json: mount 1: target '/run/secrets' is under /run/secrets, which the \"secrets\" "
+	    "key manages (expected a path outside /run/secrets)",
+	    "a mount at /run/secrets beside secrets");
+	buf_open(&b);
+	fprintf(b.f, "{\"format\": 3, \"secrets\": [");
+	for (int i = 0; i < 17; i++)
+		fprintf(b.f, "%s{\"name\": \"s%d\"}", i ? ", " : "", i);
+	fprintf(b.f, "]}");
+	t = buf_close(&b);
+	bad(t, "bad.json: $.secrets: expected an array of at most 16 items, got 17 items",
+	    "17 secrets");
+	free(t);
+
+	/* restart */
+	bad(AGENT("\"restart\": \"always\""),
+	    "bad.json: $.restart: expected one of: never, on-failure; got 'always'",
+	    "restart always");
+	bad(AGENT("\"restart_max\": 101"),
+	    "bad.json: $.restart_max: expected an integer between 0 and 100, got 101",
+	    "restart_max over 100");
+	bad("{\"format\": 3, \"restart\": \"on-failure\"}",
+	    "bad.json: $.restart: needs an \"entrypoint\" (the agent program it restarts)",
+	    "restart without an entrypoint");
+	bad("{\"format\": 3, \"restart\": \"never\"}",
+	    "bad.json: $.restart: needs an \"entrypoint\" (the agent program it restarts)",
+	    "restart never without an entrypoint too");
+	bad("{\"format\": 3, \"restart_max\": 5}",
+	    "bad.json: $.restart_max: needs an \"entrypoint\" (the agent program it restarts)",
+	    "restart_max without an entrypoint");
+}
+
+/* Configs made without a profile (as agentjaild's API may) meet the same
+ * validator. */
+static void
+test_agent_validator(void)
+{
+	struct jail_config c;
+	struct jail_error e = {0};
+	char *argv[] = {"agent", NULL};
+
+#define VALIDATE_FAILS(want, what)                                                                 \
+	do {                                                                                       \
+		int _r = jail_config_validate(&c, 0, &e);                                          \
+		tap_ok(_r == -EINVAL && streq(e.msg, want), "validator: %s", what);                \
+		if (_r != -EINVAL || !streq(e.msg, want))                                          \
+			tap_diag("got %d '%s'", _r, e.msg);                                        \
+	} while (0)
+
+	jail_config_init(&c);
+	c.n_ports = 1;
+	snprintf(c.ports[0].name, sizeof(c.ports[0].name), "http");
+	c.ports[0].port = 80;
+	snprintf(c.ports[0].path_prefix, sizeof(c.ports[0].path_prefix), "/");
+	VALIDATE_FAILS("$.ports: needs an \"entrypoint\" (the agent program that listens on them)",
+		       "ports without an entrypoint");
+	tap_ok(jail_config_set_agent_argv(&c, argv, 1, &e) == 0 &&
+		       jail_config_validate(&c, 0, &e) == 0,
+	       "validator: with an entrypoint they pass");
+	c.ports[0].port = 0;
+	VALIDATE_FAILS("$.ports[0].port: expected an integer between 1 and 65535, got 0", "port 0");
+	c.ports[0].port = 80;
+	c.ports[0].path_prefix[0] = '\0';
+	VALIDATE_FAILS("$.ports[0].path_prefix: expected " AGENT_PATH_EXPECT " and without '..', "
+		       "got ''",
+		       "an empty path_prefix");
+	c.ports[0].path_prefix[0] = '/';
+	c.health.set = true;
+	snprintf(c.health.path, sizeof(c.health.path), "/health");
+	VALIDATE_FAILS("$.health.port: '' is not one of the ports (expected one of: http)",
+		       "health without a port name");
+	snprintf(c.health.port, sizeof(c.health.port), "http");
+	c.health.interval_s = 0;
+	VALIDATE_FAILS("$.health.interval_s: expected an integer between 1 and 3600, got 0",
+		       "health interval 0");
+	c.health.interval_s = 5;
+	tap_ok(jail_config_validate(&c, 0, &e) == 0, "validator: a full health check passes");
+	c.restart = JAIL_RESTART_ON_FAILURE;
+	c.restart_max = 101;
+	VALIDATE_FAILS("$.restart_max: expected an integer between 0 and 100, got 101",
+		       "restart_max 101");
+	c.restart_max = 3;
+	tap_ok(jail_config_set_agent_argv(&c, NULL, 0, &e) == 0 && !c.agent_argv &&
+		       c.agent_argc == 0,
+	       "set_agent_argv with no arguments clears the entrypoint");
+	c.n_ports = 0;
+	c.health.set = false;
+	VALIDATE_FAILS("$.restart: needs an \"entrypoint\" (the agent program it restarts)",
+		       "restart on-failure without an entrypoint");
+	c.restart = JAIL_RESTART_NEVER;
+
+	/* Tools go through jail_config_add_tool, which refuses what the
+	 * validator would. */
+	tap_ok(jail_config_add_tool(&c, "../x", "/opt/x", &e) == -EINVAL &&
+		       streq(e.msg, "tool name '../x': expected " FILE_NAME_EXPECT),
+	       "add_tool: a bad name");
+	tap_ok(jail_config_add_tool(&c, "x", "/opt//x", &e) == -EINVAL &&
+		       streq(e.msg, "tool 'x': source '/opt//x': expected an absolute path without "
+				    "'.', '..' or '//' components, at most 4095 bytes"),
+	       "add_tool: a source not normalized");
+	tap_ok(c.n_tools == 0 && c.n_mounts == 0 && c.n_env == 0,
+	       "add_tool: a refusal changes nothing");
+	tap_ok(jail_config_add_tool(&c, "x", "/opt/x", &e) == 0 && c.n_tools == 1 &&
+		       c.n_mounts == 1 &&
+		       streq(env_get(&c, "PATH"), "/usr/local/bin:/usr/bin:/bin:"
+						  "/tools/x/bin:/tools/x") &&
+		       jail_config_validate(&c, 0, &e) == 0,
+	       "add_tool: mount, PATH, and the validator agrees");
+	c.mounts[0].readonly = false;
+	VALIDATE_FAILS("mount 1: target '/tools/x' is under /tools, which the \"tools\" key "
+		       "manages (expected a path outside /tools)",
+		       "a tool's mount made writable is not the tool's");
+	c.mounts[0].readonly = true;
+	c.n_mounts = 0;
+	VALIDATE_FAILS("$.tools[0]: no read-only bind mount of '/opt/x' at /tools/x (expected the "
+		       "mount jail_config_add_tool() makes)",
+		       "a tool without its mount");
+	c.n_mounts = 1;
+	jail_config_clear_tools(&c);
+	tap_ok(c.n_tools == 0 && c.n_mounts == 0 &&
+		       streq(env_get(&c, "PATH"), "/usr/local/bin:/usr/bin:/bin"),
+	       "clear_tools: mount and PATH undone");
+
+	c.n_secrets = 2;
+	snprintf(c.secrets[0].name, sizeof(c.secrets[0].name), "a");
+	c.secrets[0].max_bytes = 1;
+	snprintf(c.secrets[1].name, sizeof(c.secrets[1].name), "..");
+	c.secrets[1].max_bytes = 1;
+	VALIDATE_FAILS("$.secrets[1].name: expected " FILE_NAME_EXPECT ", got '..'",
+		       "a secret named '..'");
+	snprintf(c.secrets[1].name, sizeof(c.secrets[1].name), "b");
+	c.secrets[1].max_bytes = 0;
+	VALIDATE_FAILS("$.secrets[1].max_bytes: expected an integer between 1 and 1048576, got 0",
+		       "a secret of 0 bytes");
+	c.secrets[1].max_bytes = 1;
+	tap_ok(jail_config_validate(&c, 0, &e) == 0 && jail_secrets_size(&c) == 2 * 4096 + 65536,
+	       "validator: secrets pass; one page each plus 64 KiB");
+	jail_config_free(&c);
+#undef VALIDATE_FAILS
+}
+
 static void
 test_seccomp_file(void)
 {
@@ -935,6 +1485,9 @@ main(void)
 	test_files();
 	test_builtins();
 	test_values_land();
+	test_agent_values();
+	test_agent_errors();
+	test_agent_validator();
 	test_seccomp_file();
 	cleanup();
 	return tap_done();

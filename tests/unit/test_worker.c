@@ -7,8 +7,10 @@
  * env and cwd, deadlines that kill whole trees, output limits, CANCEL,
  * SIGNAL, concurrency), files (PUT/GET round trip, listings, STAT, MKDIR,
  * DELETE), path attacks (.., symlinks out, magic links, a FIFO, a
- * read-only bind), the profile filter, malformed messages and the end of a
- * session.
+ * read-only bind), for agent runtimes CONNECT (sockets passed over the
+ * protocol socket, on the host's loopback here), SECRET (--secrets a
+ * temporary directory) and AGENT execs, the profile filter, malformed
+ * messages and the end of a session.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -27,6 +29,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <sys/mman.h>
@@ -43,25 +47,34 @@
 
 #define MIB (1u << 20)
 
-static char base[64], ws[128], outside[128], secret[128];
+static char base[64], ws[128], outside[128], secret[128], secrets[128];
 static const char *const default_env[] = {"PATH=/usr/local/bin:/usr/bin:/bin", NULL};
+
+/* Descriptors received (CONNECTED), oldest first. */
+#define MAX_FDS 64
 
 struct wk {
 	pid_t pid;
 	int sock;
 	struct ajw_hello hello;
+	int fds[MAX_FDS];
+	unsigned nfds;
+	int fd_errors; /* MSG_CTRUNC, or other than one SCM_RIGHTS of one fd */
 };
 
 struct msg {
 	uint32_t type, id, len;
 	char *p;
+	int fd; /* CONNECTED: its descriptor, or -1 */
 };
 
 /* What came back for one request. */
 struct res {
 	uint32_t id;
 	bool started, exited, errored, ready, ok, ended, got_stat, stat_ends;
+	bool connected, discard; /* discard: count STDOUT/STDERR, keep nothing */
 	bool done;
+	int fd; /* CONNECTED: the socket, or -1 */
 	int32_t pid;
 	struct ajw_exit ex;
 	struct ajw_error er;
@@ -76,7 +89,7 @@ struct res {
 
 enum spawn_mode { SPAWN_PLAIN, SPAWN_NOBODY, SPAWN_PID1 };
 static enum spawn_mode spawn_mode;
-static const char *spawn_ws;
+static const char *spawn_ws, *spawn_secrets;
 
 #define MAX_RES 128
 static struct res *table[MAX_RES];
@@ -103,17 +116,47 @@ worker_path(void)
 
 /* ---- the client ---- */
 
+/* As proto.h asks: recvmsg on every read, room for one descriptor,
+ * MSG_CMSG_CLOEXEC; descriptors queued in arrival order. */
+static ssize_t
+recv_fds(struct wk *w, void *buf, size_t n)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = {.iov_base = buf, .iov_len = n};
+	struct msghdr mh = {.msg_iov = &iov,
+			    .msg_iovlen = 1,
+			    .msg_control = cbuf,
+			    .msg_controllen = sizeof(cbuf)};
+	ssize_t r = recvmsg(w->sock, &mh, MSG_CMSG_CLOEXEC);
+
+	if (r < 0)
+		return r;
+	if (mh.msg_flags & MSG_CTRUNC)
+		w->fd_errors++;
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
+		int fd;
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS ||
+		    cm->cmsg_len != CMSG_LEN(sizeof(int)) || w->nfds == MAX_FDS) {
+			w->fd_errors++;
+			continue;
+		}
+		memcpy(&fd, CMSG_DATA(cm), sizeof(fd));
+		w->fds[w->nfds++] = fd;
+	}
+	return r;
+}
+
 static int
-read_full(int fd, void *buf, size_t n, uint64_t deadline)
+read_full(struct wk *w, void *buf, size_t n, uint64_t deadline)
 {
 	char *p = buf;
 
 	while (n) {
-		struct pollfd pfd = {.fd = fd, .events = POLLIN};
+		struct pollfd pfd = {.fd = w->sock, .events = POLLIN};
 		uint64_t now = now_ms();
 		if (now >= deadline || poll(&pfd, 1, (int)(deadline - now)) <= 0)
 			return -1;
-		ssize_t r = read(fd, p, n);
+		ssize_t r = recv_fds(w, p, n);
 		if (r <= 0)
 			return -1;
 		p += r;
@@ -128,15 +171,25 @@ msg_read(struct wk *w, struct msg *m, int timeout_ms)
 	struct ajw_hdr h;
 	uint64_t deadline = now_ms() + (uint64_t)timeout_ms;
 
-	if (read_full(w->sock, &h, sizeof(h), deadline) < 0)
+	if (read_full(w, &h, sizeof(h), deadline) < 0)
 		return -1;
 	if (h.len > AJW_MAX_PAYLOAD)
 		return -1;
 	m->type = h.type;
 	m->id = h.id;
 	m->len = h.len;
+	m->fd = -1;
+	/* Its descriptor came with the header's first byte, or earlier. */
+	if (h.type == AJW_CONNECTED) {
+		if (w->nfds) {
+			m->fd = w->fds[0];
+			memmove(&w->fds[0], &w->fds[1], --w->nfds * sizeof(int));
+		} else {
+			w->fd_errors++;
+		}
+	}
 	m->p = malloc(h.len + 1);
-	if (read_full(w->sock, m->p, h.len, deadline) < 0) {
+	if (read_full(w, m->p, h.len, deadline) < 0) {
 		free(m->p);
 		return -1;
 	}
@@ -193,6 +246,7 @@ res_new(void)
 	struct res *r = calloc(1, sizeof(*r));
 
 	r->id = next_id++;
+	r->fd = -1;
 	for (unsigned i = 0; i < MAX_RES; i++)
 		if (!table[i]) {
 			table[i] = r;
@@ -209,6 +263,8 @@ res_free(struct res *r)
 			table[i] = NULL;
 	free(r->out);
 	free(r->err);
+	if (r->fd >= 0)
+		close(r->fd);
 	free(r);
 }
 
@@ -222,6 +278,12 @@ dispatch(struct msg *m)
 			r = table[i];
 	if (!r) {
 		tap_diag("message type %u for unknown id %u", m->type, m->id);
+		if (m->fd >= 0)
+			close(m->fd);
+		return;
+	}
+	if (r->discard && (m->type == AJW_STDOUT || m->type == AJW_STDERR)) {
+		*(m->type == AJW_STDOUT ? &r->nout : &r->nerr) += m->len;
 		return;
 	}
 	switch (m->type) {
@@ -243,6 +305,11 @@ dispatch(struct msg *m)
 		r->errored = r->done = true;
 		break;
 	case AJW_READY: r->ready = true; break;
+	case AJW_CONNECTED:
+		r->connected = r->done = true;
+		r->fd = m->fd;
+		m->fd = -1;
+		break;
 	case AJW_OK: r->ok = r->done = true; break;
 	case AJW_END: r->ended = r->done = true; break;
 	case AJW_STAT_REPLY:
@@ -262,6 +329,8 @@ dispatch(struct msg *m)
 	}
 	default: r->unexpected++; break;
 	}
+	if (m->fd >= 0)
+		close(m->fd);
 }
 
 /* Read one message and file it; false on timeout or EOF. */
@@ -347,7 +416,7 @@ wk_start_fds(struct wk *w, int sockfd, int cgfd, int filterfd)
 		char *const env[] = {"PATH=/usr/local/bin:/usr/bin:/bin", "JAIL_BASE=1",
 				     "OVERRIDE=jail", NULL};
 		execle(worker_path(), "agentjail-worker", "--workspace", spawn_ws ? spawn_ws : ws,
-		       (char *)NULL, env);
+		       "--secrets", spawn_secrets ? spawn_secrets : secrets, (char *)NULL, env);
 		_exit(127);
 	}
 	if (sv[1] >= 0)
@@ -1176,6 +1245,491 @@ test_attacks(struct wk *w, bool mounts)
 	umount2(target, MNT_DETACH);
 }
 
+/* ---- for agent runtimes ---- */
+
+static bool
+read_full_fd(int fd, void *buf, size_t n)
+{
+	char *p = buf;
+
+	while (n) {
+		struct pollfd pfd = {.fd = fd, .events = POLLIN};
+		if (poll(&pfd, 1, 2000) <= 0)
+			return false;
+		ssize_t r = read(fd, p, n);
+		if (r <= 0)
+			return false;
+		p += r;
+		n -= (size_t)r;
+	}
+	return true;
+}
+
+static struct res *
+connect_send(struct wk *w, uint16_t port, uint32_t timeout_ms)
+{
+	struct res *r = res_new();
+	struct ajw_connect c = {.port = port, .timeout_ms = timeout_ms};
+
+	msg_send(w, AJW_CONNECT, r->id, &c, sizeof(c));
+	return r;
+}
+
+static struct res *
+connect_req(struct wk *w, uint16_t port, uint32_t timeout_ms)
+{
+	struct res *r = connect_send(w, port, timeout_ms);
+
+	if (!wait_for(w, &r->done, 10000))
+		tap_diag("connect %u: no answer", port);
+	return r;
+}
+
+/* A TCP socket on 127.0.0.1, an ephemeral port; listening with backlog
+ * unless backlog < 0. */
+static int
+tcp_socket(int backlog, uint16_t *port)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t len = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    (backlog >= 0 && listen(fd, backlog) < 0) ||
+	    getsockname(fd, (struct sockaddr *)&sa, &len) < 0) {
+		tap_diag("tcp socket: %s", strerror(errno));
+		return -1;
+	}
+	*port = ntohs(sa.sin_port);
+	return fd;
+}
+
+static uint16_t
+sock_port(int fd, bool peer)
+{
+	struct sockaddr_in sa = {0};
+	socklen_t len = sizeof(sa);
+
+	if ((peer ? getpeername(fd, (struct sockaddr *)&sa, &len)
+		  : getsockname(fd, (struct sockaddr *)&sa, &len)) < 0 ||
+	    sa.sin_family != AF_INET || sa.sin_addr.s_addr != htonl(INADDR_LOOPBACK))
+		return 0;
+	return ntohs(sa.sin_port);
+}
+
+static int
+accept_within(int lfd, int timeout_ms)
+{
+	struct pollfd pfd = {.fd = lfd, .events = POLLIN};
+
+	if (poll(&pfd, 1, timeout_ms) <= 0)
+		return -1;
+	return accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+}
+
+/* n bytes both ways between a and b. */
+static bool
+talk(int a, int b)
+{
+	char buf[16] = "";
+
+	return write(a, "ping", 4) == 4 && read_full_fd(b, buf, 4) && !memcmp(buf, "ping", 4) &&
+	       write(b, "pong", 4) == 4 && read_full_fd(a, buf, 4) && !memcmp(buf, "pong", 4);
+}
+
+static void
+test_connect(struct wk *w)
+{
+	struct res *r, *p, *many[AJW_MAX_CONNECTS], *extra, *big;
+	uint16_t port, closed, full;
+	int lfd, cfd, peer, fill[4], good;
+	uint64_t t0;
+
+	lfd = tcp_socket(64, &port);
+	r = connect_req(w, port, 0);
+	peer = accept_within(lfd, 2000);
+	tap_ok(r->connected && r->fd >= 0 && !r->errored && w->fd_errors == 0 &&
+		       sock_port(r->fd, true) == port && peer >= 0 &&
+		       sock_port(peer, true) == sock_port(r->fd, false) && talk(r->fd, peer),
+	       "CONNECT: CONNECTED with a socket connected to 127.0.0.1:%u, bytes both ways", port);
+	tap_ok(r->fd >= 0 && (fcntl(r->fd, F_GETFD) & FD_CLOEXEC),
+	       "... received close-on-exec (MSG_CMSG_CLOEXEC)");
+	if (peer >= 0)
+		close(peer);
+	res_free(r);
+
+	/* Several, while a command streams 3 MB: each CONNECTED gets its own
+	 * socket, in order, amid the output. */
+	big = exec_send(w, NULL, (const char *const[]){"head", "-c", "3000000", "/dev/zero", NULL},
+			NULL, 0, 0, 0);
+	for (int i = 0; i < 4; i++)
+		many[i] = connect_send(w, port, 0);
+	good = 0;
+	for (int i = 0; i < 4; i++) {
+		uint16_t local;
+		wait_for(w, &many[i]->done, 10000);
+		local = many[i]->fd >= 0 ? sock_port(many[i]->fd, false) : 0;
+		peer = accept_within(lfd, 2000);
+		if (many[i]->connected && sock_port(many[i]->fd, true) == port && local &&
+		    peer >= 0)
+			good++;
+		if (peer >= 0)
+			close(peer);
+	}
+	wait_for(w, &big->done, 10000);
+	tap_ok(good == 4 && big->nout == 3000000 && w->fd_errors == 0 && w->nfds == 0,
+	       "4 CONNECTs amid 3 MB of output: 4 sockets, one per CONNECTED (%d), output "
+	       "intact",
+	       good);
+	for (int i = 0; i < 4; i++) {
+		for (int j = 0; j < i; j++)
+			if (many[i]->fd >= 0 && many[j]->fd >= 0 &&
+			    sock_port(many[i]->fd, false) == sock_port(many[j]->fd, false))
+				good = -1;
+	}
+	tap_ok(good == 4, "... four distinct connections");
+	for (int i = 0; i < 4; i++)
+		res_free(many[i]);
+	res_free(big);
+
+	/* A port bound but not listening: refused. */
+	cfd = tcp_socket(-1, &closed);
+	r = connect_req(w, closed, 0);
+	char want[64];
+	snprintf(want, sizeof(want), "connect 127.0.0.1:%u: Connection refused", closed);
+	tap_ok(is_error(r, AJW_E_CONNECT) && r->er.err == ECONNREFUSED && !strcmp(r->emsg, want) &&
+		       r->fd < 0,
+	       "CONNECT to a closed port: CONNECT ECONNREFUSED ('%s')", r->emsg);
+	res_free(r);
+	close(cfd);
+
+	r = connect_req(w, 0, 0);
+	tap_ok(is_error(r, AJW_E_BAD_REQUEST), "CONNECT to port 0: BAD_REQUEST");
+	res_free(r);
+
+	/* A listener whose accept queue is full drops SYNs: the connect
+	 * hangs until its deadline, and the worker serves meanwhile. */
+	cfd = tcp_socket(0, &full);
+	for (int i = 0; i < 4; i++) {
+		struct sockaddr_in sa = {.sin_family = AF_INET,
+					 .sin_port = htons(full),
+					 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+		fill[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		connect(fill[i], (struct sockaddr *)&sa, sizeof(sa));
+	}
+	usleep(100000);
+	t0 = now_ms();
+	r = connect_send(w, full, 700);
+	p = ping_req(w);
+	uint64_t t_ping = now_ms() - t0;
+	wait_for(w, &r->done, 5000);
+	uint64_t t_conn = now_ms() - t0;
+	tap_ok(p->ok && t_ping < 300 && r->errored && r->er.code == AJW_E_CONNECT &&
+		       r->er.err == ETIMEDOUT && t_conn >= 600 && t_conn < 2000,
+	       "a connect that hangs: PING answered meanwhile (%llu ms), ETIMEDOUT at its "
+	       "deadline (%llu ms, code %u err %d)",
+	       (unsigned long long)t_ping, (unsigned long long)t_conn, r->er.code, r->er.err);
+	res_free(p);
+	res_free(r);
+
+	r = connect_send(w, full, 10000);
+	usleep(100000);
+	t0 = now_ms();
+	msg_send(w, AJW_CANCEL, r->id, NULL, 0);
+	wait_for(w, &r->done, 5000);
+	tap_ok(r->errored && r->er.err == ECANCELED && now_ms() - t0 < 1000,
+	       "CANCEL of a pending CONNECT: ERROR ECANCELED");
+	res_free(r);
+
+	for (int i = 0; i < AJW_MAX_CONNECTS; i++)
+		many[i] = connect_send(w, full, 10000);
+	extra = connect_send(w, full, 10000);
+	wait_for(w, &extra->done, 5000);
+	tap_ok(is_error(extra, AJW_E_BUSY), "%u CONNECTs in flight: the next is BUSY",
+	       AJW_MAX_CONNECTS);
+	res_free(extra);
+	good = 0;
+	for (int i = 0; i < AJW_MAX_CONNECTS; i++)
+		msg_send(w, AJW_CANCEL, many[i]->id, NULL, 0);
+	for (int i = 0; i < AJW_MAX_CONNECTS; i++) {
+		good += wait_for(w, &many[i]->done, 5000) && many[i]->er.err == ECANCELED;
+		res_free(many[i]);
+	}
+	tap_ok(good == AJW_MAX_CONNECTS, "... all cancelled (%d)", good);
+	for (int i = 0; i < 4; i++)
+		close(fill[i]);
+	close(cfd);
+	close(lfd);
+}
+
+static struct res *
+secret_req(struct wk *w, const char *name, const void *data, size_t n, uint32_t mode)
+{
+	struct res *r = res_new();
+	struct ajw_secret s = {.mode = mode};
+	size_t nl = strlen(name) + 1, len = sizeof(s) + nl + n;
+	char *buf = malloc(len);
+
+	memcpy(buf, &s, sizeof(s));
+	memcpy(buf + sizeof(s), name, nl);
+	memcpy(buf + sizeof(s) + nl, data, n);
+	msg_send(w, AJW_SECRET, r->id, buf, len);
+	free(buf);
+	if (!wait_for(w, &r->done, 10000))
+		tap_diag("secret %s: no answer", name);
+	return r;
+}
+
+/* The file's mode and content are exactly these. */
+static bool
+secret_is(const char *dir, const char *name, mode_t mode, const void *data, size_t n)
+{
+	char path[512], *buf = malloc(n + 1);
+	struct stat st;
+	bool ok;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	fd = open(path, O_RDONLY | O_NOFOLLOW);
+	ok = fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+	     (st.st_mode & 07777) == mode && (size_t)st.st_size == n &&
+	     (n == 0 || read_full_fd(fd, buf, n)) && !memcmp(buf, data, n);
+	if (fd >= 0)
+		close(fd);
+	free(buf);
+	return ok;
+}
+
+static int
+count_entries(const char *dir)
+{
+	struct dirent *de;
+	DIR *d = opendir(dir);
+	int n = 0;
+
+	while (d && (de = readdir(d)))
+		n += strcmp(de->d_name, ".") && strcmp(de->d_name, "..");
+	if (d)
+		closedir(d);
+	return d ? n : -1;
+}
+
+static mode_t
+mode_of(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 ? st.st_mode & 07777 : 0;
+}
+
+static void
+test_secrets(struct wk *w, bool mounts)
+{
+	static const char data[] = "s3cr\0t\nwith a NUL";
+	char name65[66], path[256];
+	struct res *r;
+
+	r = secret_req(w, "api_key", data, sizeof(data), 0);
+	tap_ok(r->ok && secret_is(secrets, "api_key", 0400, data, sizeof(data)) &&
+		       mode_of(secrets) == 0500,
+	       "SECRET: a 0400 file of exactly the content, the directory back to 0500");
+	res_free(r);
+
+	r = secret_req(w, "api_key", "other", 5, 0);
+	tap_ok(is_error(r, AJW_E_EXISTS) && r->er.err == EEXIST && !strstr(r->emsg, "other") &&
+		       secret_is(secrets, "api_key", 0400, data, sizeof(data)),
+	       "the same name again: EXISTS EEXIST, the first one kept ('%s')", r->emsg);
+	res_free(r);
+
+	memset(name65, 'a', 65);
+	name65[65] = '\0';
+	const char *const bad[] = {"..",   ".",		  "a/b",  "",  "a b",
+				   "/etc", "caf\xc3\xa9", name65, NULL};
+	int refused = 0;
+	for (int i = 0; bad[i]; i++) {
+		r = secret_req(w, bad[i], "x", 1, 0);
+		if (is_error(r, AJW_E_BAD_REQUEST) && r->er.err == EINVAL)
+			refused++;
+		else
+			tap_diag("name '%s' not refused", bad[i]);
+		res_free(r);
+	}
+	tap_ok(refused == 8 && count_entries(secrets) == 1,
+	       "bad names ('..', '.', 'a/b', '', 'a b', '/etc', non-ASCII, 65 chars): "
+	       "BAD_REQUEST, nothing written");
+	r = secret_req(w, name65 + 1, "x", 1, 0);
+	tap_ok(r->ok, "a name of 64 characters is fine");
+	res_free(r);
+
+	r = secret_req(w, "rw", "x", 1, 0600);
+	tap_ok(is_error(r, AJW_E_BAD_REQUEST) && count_entries(secrets) == 2,
+	       "mode 0600: BAD_REQUEST");
+	res_free(r);
+	r = secret_req(w, "shared", "x", 1, 0440);
+	tap_ok(r->ok && secret_is(secrets, "shared", 0440, "x", 1), "mode 0440 as asked");
+	res_free(r);
+	r = secret_req(w, "empty", "", 0, 0);
+	tap_ok(r->ok && secret_is(secrets, "empty", 0400, "", 0), "an empty secret");
+	res_free(r);
+
+	size_t n = AJW_MAX_PAYLOAD - sizeof(struct ajw_secret) - 4;
+	char *big = malloc(n);
+	for (size_t i = 0; i < n; i++)
+		big[i] = (char)(i * 7);
+	r = secret_req(w, "big", big, n, 0);
+	tap_ok(r->ok && secret_is(secrets, "big", 0400, big, n),
+	       "the largest secret a message holds (%zu bytes)", n);
+	res_free(r);
+
+	snprintf(path, sizeof(path), "%s.away", secrets);
+	rename(secrets, path);
+	r = secret_req(w, "nodir", "x", 1, 0);
+	tap_ok(is_error(r, AJW_E_NOT_FOUND) && r->er.err == ENOENT,
+	       "no secrets directory: NOT_FOUND");
+	res_free(r);
+	rename(path, secrets);
+
+	/* A full tmpfs: ENOSPC, nothing left behind. */
+	if (!mounts) {
+		tap_skip("a secret larger than its tmpfs (needs root)");
+	} else if (mkdir(path, 0755) < 0 ||
+		   mount("tmpfs", path, "tmpfs", 0, "size=16k,mode=0500") < 0) {
+		tap_skip("tmpfs: %s", strerror(errno));
+	} else {
+		spawn_secrets = path;
+		struct wk w2;
+		if (wk_start(&w2, -1, -1)) {
+			r = secret_req(&w2, "huge", big, 256 << 10, 0);
+			tap_ok(is_error(r, AJW_E_NO_SPACE) && r->er.err == ENOSPC &&
+				       count_entries(path) == 0 && mode_of(path) == 0500,
+			       "larger than its tmpfs: NO_SPACE ENOSPC, no file left, mode 0500");
+			res_free(r);
+			wk_stop(&w2);
+		} else {
+			tap_ok(0, "a worker with --secrets on a small tmpfs starts");
+		}
+		spawn_secrets = NULL;
+		umount2(path, MNT_DETACH);
+		rmdir(path);
+	}
+	free(big);
+
+	/* As in a jail: the worker, not root, owns the 0500 directory. */
+	if (geteuid() != 0) {
+		tap_skip("a 0500 secrets directory of the worker's uid (needs root)");
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/nobody-secrets", base);
+	struct wk w3;
+	mkdir(path, 0500);
+	if (chown(path, 65534, 65534) < 0 || chmod(base, 0711) < 0) {
+		tap_skip("chown: %s", strerror(errno));
+		return;
+	}
+	spawn_mode = SPAWN_NOBODY;
+	spawn_ws = "/";
+	spawn_secrets = path;
+	bool started = wk_start(&w3, -1, -1);
+	spawn_mode = SPAWN_PLAIN;
+	spawn_ws = spawn_secrets = NULL;
+	if (!started) {
+		tap_ok(0, "a worker as 65534 starts");
+		return;
+	}
+	r = secret_req(&w3, "token", "t0k3n", 5, 0);
+	struct stat st;
+	char file[300];
+	snprintf(file, sizeof(file), "%s/token", path);
+	tap_ok(r->ok && stat(file, &st) == 0 && st.st_uid == 65534 &&
+		       (st.st_mode & 07777) == 0400 && mode_of(path) == 0500,
+	       "as the directory's owner, without CAP_DAC_OVERRIDE: written, 0500 restored");
+	res_free(r);
+	wk_stop(&w3);
+	chmod(base, 0700);
+}
+
+static void
+test_agent(struct wk *w)
+{
+	struct res *r, *r2, *e;
+	uint64_t hard = AJW_HARD_CAP(AJW_DEFAULT_MAX_OUTPUT);
+	char n[32];
+	size_t ticks;
+
+	/* Past the hard cap of an ordinary exec, even asked for a small one. */
+	snprintf(n, sizeof(n), "%llu", (unsigned long long)(hard + 3 * MIB));
+	r = exec_send(w, NULL, (const char *const[]){"head", "-c", n, "/dev/zero", NULL}, NULL, 0,
+		      1000, AJW_EXEC_AGENT);
+	r->discard = true;
+	wait_for(w, &r->done, 30000);
+	tap_ok(r->exited && r->ex.exit_code == 0 && r->ex.flags == 0 && r->nout == hard + 3 * MIB &&
+		       r->ex.stdout_bytes == hard + 3 * MIB,
+	       "AGENT: %s bytes (past an exec's hard cap, max_output_bytes 1000 ignored), all "
+	       "streamed, nothing flagged (%zu)",
+	       n, r->nout);
+	res_free(r);
+
+	r = exec_send(w, NULL, (const char *const[]){"sleep", "30", NULL}, NULL, 1000, 0,
+		      AJW_EXEC_AGENT);
+	wait_for(w, &r->done, 5000);
+	tap_ok(is_error(r, AJW_E_BAD_REQUEST) && r->er.err == EINVAL && !r->started,
+	       "AGENT with a timeout: BAD_REQUEST EINVAL");
+	res_free(r);
+
+	r = exec_send(
+		w, NULL,
+		(const char *const[]){"sh", "-c", "while :; do echo tick; sleep 0.05; done", NULL},
+		NULL, 0, 0, AJW_EXEC_AGENT);
+	wait_for(w, &r->started, 5000);
+	r2 = exec_send(w, NULL, (const char *const[]){"true", NULL}, NULL, 0, 0, AJW_EXEC_AGENT);
+	wait_for(w, &r2->done, 5000);
+	tap_ok(r->started && is_error(r2, AJW_E_BUSY) && r2->er.err == EBUSY,
+	       "a second AGENT while one runs: BUSY");
+	res_free(r2);
+	e = run(w, (const char *const[]){"echo", "beside", NULL});
+	tap_ok(out_is(e, "beside\n"), "an ordinary exec runs beside the agent");
+	res_free(e);
+	uint64_t until = now_ms() + 5000;
+	while ((ticks = r->out ? (size_t)(r->nout / 5) : 0) < 10 && now_ms() < until &&
+	       pump(w, 1000))
+		;
+	tap_ok(ticks >= 10 && !r->exited, "the agent's output keeps flowing (%zu lines)", ticks);
+	msg_send(w, AJW_CANCEL, r->id, NULL, 0);
+	wait_for(w, &r->done, 5000);
+	tap_ok(r->exited && (r->ex.flags & AJW_EXIT_CANCELLED) && r->ex.signal == SIGKILL &&
+		       gone(r->pid, 2000),
+	       "CANCEL kills the agent: EXIT CANCELLED");
+	res_free(r);
+
+	r = exec_send(w, NULL, (const char *const[]){"echo", "again", NULL}, NULL, 0, 0,
+		      AJW_EXEC_AGENT);
+	wait_for(w, &r->done, 5000);
+	tap_ok(out_is(r, "again\n") && r->exited && r->ex.exit_code == 0,
+	       "after its EXIT, another AGENT may start");
+	res_free(r);
+
+	/* Unbounded output to a client that stops reading: backpressure, not
+	 * memory nor a kill. */
+	long before = rss_kib(w->pid), kib;
+	r = exec_send(w, NULL, (const char *const[]){"yes", NULL}, NULL, 0, 0, AJW_EXEC_AGENT);
+	r->discard = true;
+	until = now_ms() + 10000;
+	while (r->nout < 3 * hard && now_ms() < until && pump(w, 1000))
+		;
+	size_t got = r->nout;
+	usleep(500000);
+	kib = rss_kib(w->pid);
+	msg_send(w, AJW_CANCEL, r->id, NULL, 0);
+	wait_for(w, &r->done, 10000);
+	tap_ok(got >= 3 * hard && kib > 0 && kib - before < 8192 && r->exited &&
+		       !(r->ex.flags & (AJW_EXIT_OUTPUT_LIMIT | AJW_EXIT_STDOUT_TRUNCATED)) &&
+		       (r->ex.flags & AJW_EXIT_CANCELLED),
+	       "an endless AGENT: %zu bytes streamed, the worker grows %ld KiB while the client "
+	       "does not read, never killed for it",
+	       got, kib - before);
+	res_free(r);
+}
+
 /* After all that, the worker holds what it started with: 0-2, the socket,
  * the workspace, /dev/null, the signalfd and the epoll fd. */
 static void
@@ -1215,6 +1769,15 @@ test_malformed(void)
 		{"a path without its NUL", {AJW_STAT, 1, 3, 0}, "abc", 3},
 		{"a path with two strings", {AJW_STAT, 1, 4, 0}, "a\0b", 4},
 		{"SIGNAL 99", {AJW_SIGNAL, 1, 4, 0}, "\x63\0\0\0", 4},
+		{"CONNECT of 4 bytes", {AJW_CONNECT, 1, 4, 0}, "\x50\0\0\0", 4},
+		{"CONNECT with reserved bits", {AJW_CONNECT, 1, 8, 0}, "\x50\0\1\0\0\0\0\0", 8},
+		{"SECRET without a name", {AJW_SECRET, 1, 8, 0}, "\0\0\0\0\0\0\0\0", 8},
+		{"SECRET with a name without its NUL",
+		 {AJW_SECRET, 1, 10, 0},
+		 "\0\0\0\0\0\0\0\0ab",
+		 10},
+		{"SECRET with reserved bits", {AJW_SECRET, 1, 10, 0}, "\0\0\0\0\1\0\0\0a\0", 10},
+		{"a SECRET over AJW_MAX_PAYLOAD", {AJW_SECRET, 1, AJW_MAX_PAYLOAD + 1, 0}, NULL, 0},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct wk w;
@@ -1253,6 +1816,12 @@ test_malformed(void)
 			  "5\0",
 			  10);
 		tap_ok(wk_wait(&w, 5000) == 3, "a second EXEC with an id in flight: exit 3");
+		close(w.sock);
+	}
+	if (wk_start(&w, -1, -1)) {
+		struct ajw_exec f = {.argc = 1, .flags = 4};
+		msg_send2(&w, AJW_EXEC, 1, &f, sizeof(f), "\0true\0", 6);
+		tap_ok(wk_wait(&w, 5000) == 3, "EXEC with an unknown flag: exit 3");
 		close(w.sock);
 	}
 	x.argc = 0;
@@ -1577,7 +2146,9 @@ main(void)
 	snprintf(ws, sizeof(ws), "%s/ws", base);
 	snprintf(outside, sizeof(outside), "%s/outside", base);
 	snprintf(secret, sizeof(secret), "%s/secret", base);
+	snprintf(secrets, sizeof(secrets), "%s/secrets", base);
 	mkdir(ws, 0755);
+	mkdir(secrets, 0500);
 	mkdir(outside, 0755);
 	write_file(secret, "SECRET\n", 0644);
 
@@ -1585,8 +2156,8 @@ main(void)
 		tap_ok(0, "the worker starts and says HELLO");
 		return tap_done();
 	}
-	tap_ok(w.hello.flags == 0 && w.hello.pid == w.pid,
-	       "HELLO: version 1, no cgroup, no filter");
+	tap_ok(w.hello.flags == 0 && w.hello.pid == w.pid && w.hello.version == 2,
+	       "HELLO: version 2, no cgroup, no filter");
 	struct res *p = ping_req(&w);
 	tap_ok(p->ok, "PING: OK");
 	res_free(p);
@@ -1600,6 +2171,9 @@ main(void)
 	test_files(&w);
 	test_backpressure(&w);
 	test_attacks(&w, mounts);
+	test_connect(&w);
+	test_secrets(&w, mounts);
+	test_agent(&w);
 	test_fds(&w);
 	wk_stop(&w);
 
