@@ -260,12 +260,11 @@ hc_start(struct agent *a)
 	}
 	struct ajw_connect c = {.port = a->hc_port,
 				.timeout_ms = conf_int(a, "health", "timeout_s", 2) * 1000};
-	a->hc_req = wreq_send(a->s, AJW_CONNECT, &c, sizeof(c), NULL, 0, hc_reply, a);
+	a->hc_req = wreq_send_as(a->s, true, AJW_CONNECT, &c, sizeof(c), NULL, 0, hc_reply, a);
 	if (!a->hc_req) {
 		hc_done(a, false, "the worker is gone");
 		return;
 	}
-	a->hc_req->background = true;
 	a->phase = HC_CONNECTING;
 	arm(a, (uint64_t)conf_int(a, "health", "timeout_s", 2) * 1000000);
 }
@@ -350,14 +349,13 @@ start_exec(struct agent *a)
 	a->state = A_STARTING;
 	a->started_us = http_now_us();
 	a->exec = len <= AJW_MAX_PAYLOAD
-			  ? wreq_send(a->s, AJW_EXEC, pl, len, NULL, 0, exec_reply, a)
+			  ? wreq_send_as(a->s, true, AJW_EXEC, pl, len, NULL, 0, exec_reply, a)
 			  : NULL;
 	free(pl);
 	if (!a->exec) {
 		agent_fail(a, EIO, "the agent could not be started (the worker is gone)");
 		return;
 	}
-	a->exec->background = true; /* a running agent is not activity */
 	hc_close(a);
 	arm(a, AGENT_FAST_US);
 }

@@ -128,6 +128,10 @@ int wreq_take_fd(struct wreq *w);
  * dead or its queue is full). */
 struct wreq *wreq_send(struct session *s, uint32_t type, const void *p1, size_t n1, const void *p2,
 		       size_t n2, wreq_fn *fn, void *owner);
+/* The same for the session's own business (a running agent, its health
+ * check): not activity, for the reaper. */
+struct wreq *wreq_send_as(struct session *s, bool background, uint32_t type, const void *p1,
+			  size_t n1, const void *p2, size_t n2, wreq_fn *fn, void *owner);
 /* Send more messages of the same request id (STDIN, DATA, CANCEL, SIGNAL). */
 int wreq_more(struct wreq *w, uint32_t type, const void *p, size_t n);
 /* The request is over: free it (its reply stream ended). */

@@ -440,11 +440,19 @@ struct wreq *
 wreq_send(struct session *s, uint32_t type, const void *p1, size_t n1, const void *p2, size_t n2,
 	  wreq_fn *fn, void *owner)
 {
+	return wreq_send_as(s, false, type, p1, n1, p2, n2, fn, owner);
+}
+
+struct wreq *
+wreq_send_as(struct session *s, bool background, uint32_t type, const void *p1, size_t n1,
+	     const void *p2, size_t n2, wreq_fn *fn, void *owner)
+{
 	if (s->state == SESSION_DEAD)
 		return NULL;
 	struct wreq *w = calloc(1, sizeof(*w));
 	if (!w)
 		return NULL;
+	w->background = background;
 	do {
 		w->id = ++s->next_id;
 	} while (w->id == 0);
@@ -457,7 +465,8 @@ wreq_send(struct session *s, uint32_t type, const void *p1, size_t n1, const voi
 		wreq_done(w);
 		return NULL;
 	}
-	session_touch(s); /* and it is not idle while this is in flight */
+	if (!background)
+		session_touch(s); /* and it is not idle while this is in flight */
 	return w;
 }
 

@@ -191,6 +191,18 @@ expect_match "... agent_failed, with its last output (stderr)" '"agent_failed".*
 expect_match "... after its start period (2 s)" '^[2-4]\.' "$(python3 -c "print(f'{$t1 - $t0:.2f}')")"
 expect_eq "... and no session is left of it" "1" "$(api GET /v1/sessions | body_of | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["sessions"]))')"
 
+# --- the reaper: an invocation in flight is activity; the agent alone is not ---------------
+out=$(api POST /v1/sessions "${JSON[@]}" -d '{"profile": "agent", "idle_timeout_s": 2}')
+R=$(body_of <<<"$out" | jfield id)
+n=$(curl -sN --unix-socket "$SOCK" "http://localhost/v1/sessions/$R/invocations/stream?n=35" | grep -c '^data: ')
+expect_eq "idle_timeout_s 2: a 3.5 s invocation is not cut by the reaper (35 events)" 35 "$n"
+expect_eq "... the session outlived it" 200 "$(status_of "$(api GET "/v1/sessions/$R")")"
+if wait_for "$TMPD/daemon.log" 5 "event=reaped session=$R reason=idle"; then
+	ok "... and is reaped once idle, its agent running or not"
+else
+	nok "... the idle session with its running agent was not reaped"
+fi
+
 # --- AgentCube's agent-runtimes paths --------------------------------------------------
 AC=/v1/namespaces/default/agent-runtimes/my-agent/invocations
 out=$(curl -s -D "$TMPD/ac.hdr" --unix-socket "$SOCK" -w '\n%{http_code}' -X POST "${JSON[@]}" \
