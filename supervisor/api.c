@@ -4031,6 +4031,10 @@ api_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		r->px->r = NULL;
 		px_free(r->px);
 	}
+	/* A call's end is activity too: the idle time counts from it. */
+	struct session *ts = r->sid[0] ? session_find(r->sid) : NULL;
+	if (ts && ts->state != SESSION_DEAD && mine(r, ts))
+		session_touch(ts);
 	struct session *ls = r->following || r->waiting_agent ? session_find(r->sid) : NULL;
 	if (ls && r->following)
 		agent_log_unfollow(ls, r);
