@@ -228,3 +228,10 @@ expect_eq "... no process of the agent's jail is left (its /run/secrets tmpfs is
 wait "$fpid" 2>/dev/null
 ok "... and the log follower's stream ended"
 expect_nomatch "the secret never reached the daemon's log" "$SECRET" "$(cat "$TMPD/daemon.log")"
+stop_daemon
+if grep -Eq 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$TMPD/daemon.log"; then
+	nok "no sanitizer report in the daemon's log"
+	diag "$(grep -E -A20 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$TMPD/daemon.log" | head -60)"
+else
+	ok "no sanitizer report in the daemon's log"
+fi

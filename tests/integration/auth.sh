@@ -297,3 +297,9 @@ expect_match "exec is audited with argv, exit and duration" 'event=audit action=
 
 stop_daemon
 expect_eq "SIGTERM: the daemon stops" 1 "$([ -d "/proc/$DPID" ] && echo 0 || echo 1)"
+if grep -Eq 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$TMPD/daemon.log"; then
+	nok "no sanitizer report in the daemon's log"
+	diag "$(grep -E -A20 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$TMPD/daemon.log" | head -60)"
+else
+	ok "no sanitizer report in the daemon's log"
+fi
