@@ -3903,10 +3903,10 @@ authenticate(struct http_ctx *r)
 
 static enum MHD_Result queue(struct http_ctx *r);
 
-/* An answer found with the headers. A small body still coming is read
- * (and dropped) first: answering and closing while the client sends
- * makes it fail on a broken pipe, or lose the answer to a reset, rather
- * than see the error. A large one is not waited for. */
+/* An answer found with the headers. A small body still coming (no larger
+ * than limits.max_json_bytes) is read (and dropped) first: answering and closing while the client
+ * sends makes it fail on a broken pipe, or lose the answer to a reset, rather than see the error. A
+ * large one is not waited for. */
 static enum MHD_Result
 early_answer(struct http_ctx *r)
 {
@@ -3914,7 +3914,7 @@ early_answer(struct http_ctx *r)
 						     MHD_HTTP_HEADER_CONTENT_LENGTH);
 	uint64_t n = cl ? strtoull(cl, NULL, 10) : 0;
 
-	if (n > 0 && n <= AJD_DEFAULT_MAX_JSON_BYTES && r->status != 413)
+	if (n > 0 && n <= http_cfg->limits.max_json_bytes && r->status != 413)
 		return MHD_YES; /* queued once the body is in */
 	return queue(r);
 }

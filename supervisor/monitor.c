@@ -297,16 +297,15 @@ mprofiles_json(const struct mprofiles *ps)
 		/* Host networking or a host directory the jail can write: what
 		 * a tenant needs allow_host_access for. */
 		bool host = c->net == JAIL_NET_HOST || c->workspace_dir;
-		for (size_t k = 0; k < c->n_mounts; k++)
-			if (c->mounts[k].kind == JAIL_MOUNT_BIND)
-				host |= !c->mounts[k].readonly;
-		for (size_t k = 0; k < c->n_mounts; k++)
-			if (c->mounts[k].kind == JAIL_MOUNT_BIND)
-				json_array_append_new(mounts,
-						      json_pack("{s:s,s:s,s:b}", "source",
+		for (size_t k = 0; k < c->n_mounts; k++) {
+			if (c->mounts[k].kind != JAIL_MOUNT_BIND)
+				continue;
+			host |= !c->mounts[k].readonly;
+			json_array_append_new(mounts, json_pack("{s:s,s:s,s:b}", "source",
 								c->mounts[k].source, "target",
 								c->mounts[k].target, "readonly",
 								c->mounts[k].readonly));
+		}
 		json_t *o = json_pack(
 			"{s:s,s:s,s:{s:I,s:I,s:f,s:I},s:o,s:s?,s:s?,s:{s:I,s:I}}", "name", p->name,
 			"network", c->net == JAIL_NET_HOST ? "host" : "none", "limits", "memory",

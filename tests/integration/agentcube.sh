@@ -5,6 +5,8 @@
 # against a daemon of the test's own serving a unix socket and a TCP port.
 # shellcheck source=tests/harness/lib.sh
 . "$(dirname "$0")/../harness/lib.sh"
+# shellcheck source=tests/harness/daemon.sh
+. "$(dirname "$0")/../harness/daemon.sh"
 need_root
 
 AJD="$AJ_BUILD/agentjaild"
@@ -22,19 +24,7 @@ cat >"$TMPD/agentjaild.json" <<JSON
  "agentcube": {"templates": {"my-interpreter": "default", "ghost": "no-such-profile"}}}
 JSON
 
-"$AJD" -c "$TMPD/agentjaild.json" 2>"$TMPD/daemon.log" &
-DPID=$!
-for _ in $(seq 100); do
-	[ -S "$SOCK" ] && curl -s -o /dev/null "http://127.0.0.1:$PORT/health" && break
-	sleep 0.05
-done
-stop_daemon() {
-	if kill -0 "$DPID" 2>/dev/null; then
-		kill -TERM "$DPID"
-		wait "$DPID"
-	fi
-}
-trap 'stop_daemon; cleanup_tmp' EXIT
+start_daemon
 
 export AC_URL="http://127.0.0.1:$PORT" AC_SOCK="$SOCK" AC_LOG="$TMPD/daemon.log" TMPD
 export PYTHONPATH="$AJ_TOP/tests/harness"
@@ -455,9 +445,4 @@ out=$(curl -s "$AC_URL/metrics")
 expect_match "metrics count the AgentCube requests" 'agentjail_agentcube_requests_total [1-9]' "$out"
 expect_eq "the daemon stays healthy" 200 "$(curl -s -o /dev/null -w '%{http_code}' "$AC_URL/health")"
 stop_daemon
-if grep -Eq 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$TMPD/daemon.log"; then
-	nok "no sanitizer report in the daemon's log"
-	diag "$(grep -E -A20 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$TMPD/daemon.log" | head -60)"
-else
-	ok "no sanitizer report in the daemon's log"
-fi
+check_sanitizers

@@ -8,11 +8,10 @@
 # way to the host although invocations reach the agent.
 # shellcheck source=tests/harness/lib.sh
 . "$(dirname "$0")/../harness/lib.sh"
+# shellcheck source=tests/harness/daemon.sh
+. "$(dirname "$0")/../harness/daemon.sh"
 need_root
 
-AJD="$AJ_BUILD/agentjaild"
-[ -x "$AJD" ] || { echo "no $AJD"; exit 1; }
-SOCK="$TMPD/api.sock"
 mkdir -p "$TMPD/profiles"
 agent_profile() { # NAME HEALTH_PATH RESTART START_PERIOD
 	cat >"$TMPD/profiles/$1.json" <<JSON
@@ -36,27 +35,8 @@ cat >"$TMPD/agentjaild.json" <<JSON
  "worker": "$AJ_TOP/build/agentjail-worker", "limits": {"max_sessions": 20},
  "agentcube": {"templates": {"my-agent": "agent"}}}
 JSON
-"$AJD" -c "$TMPD/agentjaild.json" 2>"$TMPD/daemon.log" &
-DPID=$!
-for _ in $(seq 100); do [ -S "$SOCK" ] && break; sleep 0.05; done
-stop_daemon() {
-	if kill -0 "$DPID" 2>/dev/null; then
-		kill -TERM "$DPID"
-		wait "$DPID"
-	fi
-}
-trap 'stop_daemon; cleanup_tmp' EXIT
+start_daemon
 
-api() {
-	local m=$1 p=$2
-	shift 2
-	curl -s --unix-socket "$SOCK" -X "$m" -w '\n%{http_code}' "$@" "http://localhost$p"
-}
-status_of() { tail -n 1 <<<"$1"; }
-body_of() { sed '$d'; }
-jfield() { python3 -c 'import json,sys; v=json.loads(sys.stdin.read())
-for k in sys.argv[1].split("."): v = v[int(k)] if isinstance(v, list) else v[k]
-print(v if not isinstance(v, (dict, list)) else json.dumps(v))' "$1"; }
 JSON=(-H 'Content-Type: application/json')
 SECRET="s3cr3t-$RANDOM-$RANDOM-value"
 
@@ -229,9 +209,4 @@ wait "$fpid" 2>/dev/null
 ok "... and the log follower's stream ended"
 expect_nomatch "the secret never reached the daemon's log" "$SECRET" "$(cat "$TMPD/daemon.log")"
 stop_daemon
-if grep -Eq 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$TMPD/daemon.log"; then
-	nok "no sanitizer report in the daemon's log"
-	diag "$(grep -E -A20 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$TMPD/daemon.log" | head -60)"
-else
-	ok "no sanitizer report in the daemon's log"
-fi
+check_sanitizers

@@ -6,14 +6,13 @@
 # rate limit, and audit lines that never carry a token.
 # shellcheck source=tests/harness/lib.sh
 . "$(dirname "$0")/../harness/lib.sh"
+# shellcheck source=tests/harness/daemon.sh
+. "$(dirname "$0")/../harness/daemon.sh"
 need_root
 
-AJD="$AJ_BUILD/agentjaild"
 MINT="$AJ_TOP/tests/harness/jwt_mint.py"
-[ -x "$AJD" ] || { echo "no $AJD"; exit 1; }
 command -v openssl >/dev/null || { echo "needs openssl (make deps)"; exit 77; }
 
-SOCK="$TMPD/api.sock"
 PORT=$(free_port)
 K="$TMPD/keys"
 mkdir -p "$TMPD/profiles" "$K" "$TMPD/hostdir"
@@ -81,16 +80,7 @@ sed "s|\"file\": \"$K/k1.pub\"|\"file\": \"$K/small.pub\"|" "$TMPD/agentjaild.js
 out=$("$AJD" -n -c "$TMPD/small.json" 2>&1)
 expect_match "a 1024-bit RSA key stops the start, naming its kid" "k1.*(2048|bits)" "$out"
 
-"$AJD" -c "$TMPD/agentjaild.json" 2>"$TMPD/daemon.log" &
-DPID=$!
-for _ in $(seq 100); do [ -S "$SOCK" ] && break; sleep 0.05; done
-stop_daemon() {
-	if kill -0 "$DPID" 2>/dev/null; then
-		kill -TERM "$DPID"
-		wait "$DPID"
-	fi
-}
-trap 'stop_daemon; cleanup_tmp' EXIT
+start_daemon
 
 URL="https://127.0.0.1:$PORT"
 # tapi TOKEN METHOD PATH [curl args...]: HTTPS with the test CA; body, then status.
@@ -99,16 +89,6 @@ tapi() {
 	shift 3
 	curl -s --cacert "$K/ca.pem" -X "$m" -w '\n%{http_code}' ${t:+-H "Authorization: Bearer $t"} "$@" "$URL$p"
 }
-uapi() { # METHOD PATH [curl args]: the unix socket, as root
-	local m=$1 p=$2
-	shift 2
-	curl -s --unix-socket "$SOCK" -X "$m" -w '\n%{http_code}' "$@" "http://localhost$p"
-}
-status_of() { tail -n 1 <<<"$1"; }
-body_of() { sed '$d'; }
-jfield() { python3 -c 'import json,sys; v=json.loads(sys.stdin.read())
-for k in sys.argv[1].split("."): v = v[int(k)] if isinstance(v, list) else v[k]
-print(v if not isinstance(v, (dict, list)) else json.dumps(v))' "$1"; }
 code_of() { body_of <<<"$1" | jfield error.code 2>/dev/null; }
 mint() { # KEY [args]: a token of issuer/audience as configured
 	local key=$1
@@ -229,9 +209,9 @@ expect_eq "/metrics: a tenant gets 403" 403 "$(status_of "$out")"
 out=$(tapi "$ADMIN" GET /metrics)
 expect_eq "... an admin 200" 200 "$(status_of "$out")"
 expect_match "... with the failures counted by reason" 'agentjail_auth_failures_total\{reason="token_expired"\} [1-9]' "$out"
-out=$(uapi GET /metrics)
+out=$(api GET /metrics)
 expect_eq "root on the unix socket (an admin uid) gets /metrics" 200 "$(status_of "$out")"
-out=$(uapi GET /v1/sessions)
+out=$(api GET /v1/sessions)
 expect_match "... and sees every session" "$A1" "$out"
 
 # --- unix peers ---------------------------------------------------------------
@@ -239,7 +219,7 @@ out=$(setpriv --reuid 4242 --regid 4242 --clear-groups curl -s --unix-socket "$S
 	-X POST -H 'Content-Type: application/json' -d '{"profile": "minimal"}' http://localhost/v1/sessions)
 expect_eq "uid 4242 on the unix socket (no uids configured: the socket's mode decides): 201" 201 "$(status_of "$out")"
 U1=$(body_of <<<"$out" | jfield id)
-out=$(uapi GET "/v1/sessions/$U1")
+out=$(api GET "/v1/sessions/$U1")
 expect_match "... its tenant is unix:4242" '"owner":"unix:4242"|unix:4242' "$out"
 out=$(setpriv --reuid 4243 --regid 4243 --clear-groups curl -s --unix-socket "$SOCK" -w '\n%{http_code}' \
 	"http://localhost/v1/sessions/$U1")
@@ -295,11 +275,7 @@ expect_match "a file write is audited with its path and size" 'event=audit actio
 expect_nomatch "... never its content" 'top secret' "$(cat "$TMPD/daemon.log")"
 expect_match "exec is audited with argv, exit and duration" 'event=audit action=exec .*tenant=alice.*argv=.*echo.*exit_code=0' "$(cat "$TMPD/daemon.log")"
 
+dpid=$DPID
 stop_daemon
-expect_eq "SIGTERM: the daemon stops" 1 "$([ -d "/proc/$DPID" ] && echo 0 || echo 1)"
-if grep -Eq 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$TMPD/daemon.log"; then
-	nok "no sanitizer report in the daemon's log"
-	diag "$(grep -E -A20 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$TMPD/daemon.log" | head -60)"
-else
-	ok "no sanitizer report in the daemon's log"
-fi
+expect_eq "SIGTERM: the daemon stops" 1 "$([ -d "/proc/$dpid" ] && echo 0 || echo 1)"
+check_sanitizers

@@ -4,11 +4,10 @@
 # clean shutdown.
 # shellcheck source=tests/harness/lib.sh
 . "$(dirname "$0")/../harness/lib.sh"
+# shellcheck source=tests/harness/daemon.sh
+. "$(dirname "$0")/../harness/daemon.sh"
 need_root
 
-AJD="$AJ_BUILD/agentjaild"
-[ -x "$AJD" ] || { echo "no $AJD"; exit 1; }
-SOCK="$TMPD/api.sock"
 mkdir -p "$TMPD/profiles" "$TMPD/rodir"
 echo "read only" >"$TMPD/rodir/file"
 cat >"$TMPD/profiles/probe.json" <<JSON
@@ -22,29 +21,9 @@ cat >"$TMPD/agentjaild.json" <<JSON
  "worker": "$AJ_TOP/build/agentjail-worker", "limits": {"max_sessions": 100}}
 JSON
 
-"$AJD" -c "$TMPD/agentjaild.json" 2>"$TMPD/daemon.log" &
-DPID=$!
-for _ in $(seq 100); do [ -S "$SOCK" ] && break; sleep 0.05; done
-stop_daemon() {
-	if kill -0 "$DPID" 2>/dev/null; then
-		kill -TERM "$DPID"
-		wait "$DPID"
-	fi
-}
-trap 'stop_daemon; cleanup_tmp' EXIT
+start_daemon
 
-# api METHOD PATH [curl args...]: prints the body, then the status on the last line.
-api() {
-	local m=$1 p=$2
-	shift 2
-	curl -s --unix-socket "$SOCK" -X "$m" -w '\n%{http_code}' "$@" "http://localhost$p"
-}
-status_of() { tail -n 1 <<<"$1"; }
-body_of() { sed '$d'; }
 jrepr() { python3 -c 'import json,sys; print(json.dumps(json.loads(sys.stdin.read())[sys.argv[1]]))' "$1"; }
-jfield() { python3 -c 'import json,sys; v=json.loads(sys.stdin.read())
-for k in sys.argv[1].split("."): v = v[int(k)] if isinstance(v, list) else v[k]
-print(v if not isinstance(v, (dict, list)) else json.dumps(v))' "$1"; }
 new_session() {
 	local body=${1:-'{"profile": "probe"}'}
 	api POST /v1/sessions -H 'Content-Type: application/json' -d "$body" | body_of | jfield id

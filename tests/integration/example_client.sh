@@ -5,28 +5,18 @@
 # statuses) and its importable Client class, used from a Python snippet.
 # shellcheck source=tests/harness/lib.sh
 . "$(dirname "$0")/../harness/lib.sh"
+# shellcheck source=tests/harness/daemon.sh
+. "$(dirname "$0")/../harness/daemon.sh"
 need_root
 
-AJD="$AJ_BUILD/agentjaild"
-[ -x "$AJD" ] || { echo "no $AJD"; exit 1; }
 CLIENT="$AJ_TOP/examples/agentjail_client.py"
-SOCK="$TMPD/api.sock"
 mkdir -p "$TMPD/profiles"
 cat >"$TMPD/agentjaild.json" <<JSON
 {"format": 1, "listen": ["unix:$SOCK"], "profiles_dir": "$TMPD/profiles",
  "worker": "$AJ_TOP/build/agentjail-worker", "limits": {"max_sessions": 20}}
 JSON
 
-"$AJD" -c "$TMPD/agentjaild.json" 2>"$TMPD/daemon.log" &
-DPID=$!
-for _ in $(seq 100); do [ -S "$SOCK" ] && break; sleep 0.05; done
-stop_daemon() {
-	if kill -0 "$DPID" 2>/dev/null; then
-		kill -TERM "$DPID"
-		wait "$DPID"
-	fi
-}
-trap 'stop_daemon; cleanup_tmp' EXIT
+start_daemon
 
 # cl ARGS...: the example client on this test's socket.
 cl() { python3 "$CLIENT" --unix "$SOCK" "$@"; }

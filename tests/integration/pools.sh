@@ -6,12 +6,10 @@
 # replacing warm jails, and 200 sessions that leave nothing behind.
 # shellcheck source=tests/harness/lib.sh
 . "$(dirname "$0")/../harness/lib.sh"
+# shellcheck source=tests/harness/daemon.sh
+. "$(dirname "$0")/../harness/daemon.sh"
 need_root
 
-AJD="$AJ_BUILD/agentjaild"
-[ -x "$AJD" ] || { echo "no $AJD"; exit 1; }
-SOCK="$TMPD/api.sock"
-LOG="$TMPD/daemon.log"
 export PYTHONPATH="$AJ_TOP/tests/harness"
 mkdir -p "$TMPD/profiles"
 cat >"$TMPD/profiles/warm.json" <<JSON
@@ -30,33 +28,6 @@ cat >"$TMPD/agentjaild.json" <<JSON
  "worker": "$AJ_TOP/build/agentjail-worker", "limits": {"max_sessions": 50}}
 JSON
 
-DPID=""
-start_daemon() {
-	rm -f "$SOCK"
-	T_START=$(date +%s.%N)
-	"$AJD" -c "$TMPD/agentjaild.json" 2>>"$LOG" &
-	DPID=$!
-	for _ in $(seq 200); do [ -S "$SOCK" ] && break; sleep 0.02; done
-}
-stop_daemon() {
-	if [ -n "$DPID" ] && kill -0 "$DPID" 2>/dev/null; then
-		kill -TERM "$DPID"
-		wait "$DPID"
-	fi
-	DPID=""
-}
-trap 'stop_daemon; cleanup_tmp' EXIT
-
-api() {
-	local m=$1 p=$2
-	shift 2
-	curl -s --unix-socket "$SOCK" -X "$m" -w '\n%{http_code}' "$@" "http://localhost$p"
-}
-status_of() { tail -n 1 <<<"$1"; }
-body_of() { sed '$d'; }
-jfield() { python3 -c 'import json,sys; v=json.loads(sys.stdin.read())
-for k in sys.argv[1].split("."): v = v[int(k)] if isinstance(v, list) else v[k]
-print(v if not isinstance(v, (dict, list)) else json.dumps(v))' "$1"; }
 # pool FIELD [PROFILE]: one number of GET /v1/pools.
 pool() {
 	api GET /v1/pools | body_of | python3 -c 'import json,sys
@@ -109,6 +80,7 @@ for d in /sys/fs/cgroup/unified /sys/fs/cgroup; do
 done
 
 # --- the pool at start, claims and refill -------------------------------------
+T_START=$(date +%s.%N)
 start_daemon
 if wait_pool ready 4 2; then
 	t=$(python3 -c "import time,sys; print(f'{time.time()-float(sys.argv[1]):.2f}')" "$T_START")
