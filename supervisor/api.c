@@ -3903,10 +3903,11 @@ authenticate(struct http_ctx *r)
 
 static enum MHD_Result queue(struct http_ctx *r);
 
-/* An answer found with the headers. A small body still coming (no larger
- * than limits.max_json_bytes) is read (and dropped) first: answering and closing while the client
- * sends makes it fail on a broken pipe, or lose the answer to a reset, rather than see the error. A
- * large one is not waited for. */
+/* An answer found with the headers. A small body still coming is read
+ * (and dropped) first: answering and closing while the client sends
+ * makes it fail on a broken pipe, or lose the answer to a reset, rather
+ * than see the error. Small: up to limits.max_json_bytes; a larger one is
+ * not waited for. */
 static enum MHD_Result
 early_answer(struct http_ctx *r)
 {
